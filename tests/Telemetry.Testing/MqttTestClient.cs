@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace Telemetry.Testing;
+
+/// <summary>A real MQTT 5 client for tests: publishes at QoS 1 and records what it receives.</summary>
+public sealed class MqttTestClient : IAsyncDisposable
+{
+    private readonly IMqttClient _client;
+
+    private MqttTestClient(IMqttClient client) => _client = client;
+
+    public ConcurrentQueue<MqttApplicationMessage> Received { get; } = new();
+
+    public static async Task<MqttTestClient> ConnectAsync(string host, int port, string? clientId = null)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        var wrapper = new MqttTestClient(client);
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            wrapper.Received.Enqueue(e.ApplicationMessage);
+            return Task.CompletedTask;
+        };
+        var options = new MqttClientOptionsBuilder()
+            .WithTcpServer(host, port)
+            .WithClientId(clientId ?? "test-" + Guid.NewGuid().ToString("N")[..12])
+            .WithCleanStart(true)
+            .Build();
+        var result = await client.ConnectAsync(options);
+        if (result.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            throw new InvalidOperationException($"test client could not connect: {result.ResultCode}");
+        }
+        return wrapper;
+    }
+
+    public Task PublishAsync(string topic, string payload, bool retain = false) =>
+        PublishAsync(topic, System.Text.Encoding.UTF8.GetBytes(payload), retain);
+
+    public async Task PublishAsync(string topic, byte[] payload, bool retain = false)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithRetainFlag(retain)
+            .Build();
+        var result = await _client.PublishAsync(message);
+        if (!result.IsSuccess)
+        {
+            throw new InvalidOperationException($"publish to {topic} failed: {result.ReasonCode}");
+        }
+    }
+
+    public async Task SubscribeAsync(string filter)
+    {
+        var options = new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter(f => f.WithTopic(filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce))
+            .Build();
+        await _client.SubscribeAsync(options);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client.IsConnected)
+        {
+            await _client.DisconnectAsync();
+        }
+        _client.Dispose();
+    }
+}
