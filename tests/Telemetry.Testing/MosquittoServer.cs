@@ -32,7 +32,24 @@ public sealed class MosquittoServer : IAsyncDisposable
         _process = new ServerProcess("mosquitto", Executable, ["-c", conf]);
     }
 
+    private static readonly SemaphoreSlim SharedGate = new(1, 1);
+    private static MosquittoServer? _shared;
+
     public const string Executable = "/usr/sbin/mosquitto";
+
+    /// <summary>One broker shared by tests that do not stop it; each test uses its own topic root and client ids.</summary>
+    public static async Task<MosquittoServer> SharedAsync()
+    {
+        await SharedGate.WaitAsync();
+        try
+        {
+            return _shared ??= await StartAsync();
+        }
+        finally
+        {
+            SharedGate.Release();
+        }
+    }
 
     public int Port { get; }
 

@@ -1,0 +1,62 @@
+using Prometheus;
+using Telemetry.Contracts;
+
+namespace Telemetry.Ingestion.Metrics;
+
+/// <summary>
+/// The service's own numbers (SPEC §10), in a registry of their own: served as Prometheus text on <c>/metrics</c>
+/// and written to <c>ingest_stats</c> every interval. Counters count since the process started.
+/// </summary>
+internal sealed class IngestMetrics
+{
+    public IngestMetrics()
+    {
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        var f = Prometheus.Metrics.WithCustomRegistry(Registry);
+        MessagesReceived = f.CreateCounter("telemetry_messages_received_total", "MQTT messages received on the readings and acknowledgement topics.");
+        ReadingsAccepted = f.CreateCounter("telemetry_readings_accepted_total", "Valid readings made durable in the spool (and acknowledged).");
+        ReadingsStored = f.CreateCounter("telemetry_readings_stored_total", "Readings InfluxDB accepted.");
+        Rejections = f.CreateCounter("telemetry_rejections_total", "Quarantined input by SPEC §5 reason.", "reason");
+        AlertEvents = f.CreateCounter("telemetry_alert_events_total", "Alert transition events produced.");
+        WriteRetries = f.CreateCounter("telemetry_influx_write_retries_total", "InfluxDB write attempts retried.");
+        WriteFailures = f.CreateCounter("telemetry_influx_write_failures_total", "InfluxDB write failures by class.", "class");
+        AcksDropped = f.CreateCounter("telemetry_mqtt_acks_dropped_total", "Acknowledgements not sent because their connection was gone (the broker redelivers).");
+        WriteLatency = f.CreateHistogram("telemetry_influx_write_duration_seconds", "Duration of one InfluxDB write request.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+        SpoolReadings = f.CreateGauge("telemetry_spool_readings", "Readings in the spool not yet accepted by InfluxDB.");
+        SpoolBytes = f.CreateGauge("telemetry_spool_bytes", "Bytes of spool files on disk.");
+        SpoolOldestAge = f.CreateGauge("telemetry_spool_oldest_age_seconds", "Age of the oldest reading not yet accepted by InfluxDB.");
+        SpoolFull = f.CreateGauge("telemetry_spool_full", "1 while the spool is at its cap and acknowledging has stopped.");
+        ForwardRate = f.CreateGauge("telemetry_forward_readings_per_second", "Readings forwarded to InfluxDB per second over the last stats interval.");
+        MqttConnected = f.CreateGauge("telemetry_mqtt_connected", "1 while connected and subscribed to the broker.");
+        ActiveAlerts = f.CreateGauge("telemetry_active_alerts", "Alerts currently active.");
+        foreach (var r in RejectionReasons.All)
+        {
+            Rejections.WithLabels(r.Name());
+        }
+        foreach (var c in IngestStatsFields.WriteFailureClasses)
+        {
+            WriteFailures.WithLabels(c);
+        }
+    }
+
+    public CollectorRegistry Registry { get; }
+    public Counter MessagesReceived { get; }
+    public Counter ReadingsAccepted { get; }
+    public Counter ReadingsStored { get; }
+    public Counter Rejections { get; }
+    public Counter AlertEvents { get; }
+    public Counter WriteRetries { get; }
+    public Counter WriteFailures { get; }
+    public Counter AcksDropped { get; }
+    public Histogram WriteLatency { get; }
+    public Gauge SpoolReadings { get; }
+    public Gauge SpoolBytes { get; }
+    public Gauge SpoolOldestAge { get; }
+    public Gauge SpoolFull { get; }
+    public Gauge ForwardRate { get; }
+    public Gauge MqttConnected { get; }
+    public Gauge ActiveAlerts { get; }
+
+    public void Rejected(RejectionReason reason) => Rejections.WithLabels(reason.Name()).Inc();
+}

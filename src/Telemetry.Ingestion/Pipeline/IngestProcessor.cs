@@ -1,0 +1,154 @@
+using Microsoft.Extensions.Options;
+using Telemetry.Contracts;
+using Telemetry.Ingestion.Configuration;
+using Telemetry.Ingestion.Metrics;
+using Telemetry.Ingestion.Mqtt;
+using Telemetry.Ingestion.Spool;
+using Telemetry.Ingestion.Storage;
+
+namespace Telemetry.Ingestion.Pipeline;
+
+/// <summary>
+/// The one reader of the <see cref="IngestQueue"/>: takes every message waiting (up to a cap), validates it, turns
+/// readings and rejections into line protocol, makes the whole group durable with one fsync, then acknowledges the
+/// group to the broker in arrival order. Readings go to the alert engine before the fsync, so alerting never waits
+/// for storage.
+/// </summary>
+internal sealed class IngestProcessor(
+    IngestQueue queue,
+    MqttIngress ingress,
+    DurableSpool spool,
+    PointFactory points,
+    IReadingObserver observer,
+    RejectionLog rejectionLog,
+    IngestMetrics metrics,
+    IOptions<IngestionOptions> ingestion,
+    IOptions<MqttOptions> mqtt,
+    IOptions<SpoolOptions> spoolOptions,
+    TimeProvider time) : BackgroundService
+{
+    private readonly PayloadDecoder _decoder = new(ingestion.Value.ToLimits());
+    private readonly string _root = mqtt.Value.TopicRoot;
+    private readonly int _maxMessages = ingestion.Value.MaxBatchMessages;
+    private readonly long _maxBytes = Math.Max(64 * 1024, spoolOptions.Value.SegmentBytes / 4);
+    private readonly List<Reading> _readings = new(64);
+    private readonly List<Rejection> _rejections = new(8);
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        ingress.Drained = _drained.Task;
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = queue.Reader;
+        var group = new List<InboundMessage>(_maxMessages);
+        var batch = new SpoolBatch();
+        try
+        {
+            // Runs until the ingress completes the queue on shutdown; everything taken is then durable and acked.
+            while (await reader.WaitToReadAsync(CancellationToken.None))
+            {
+                group.Clear();
+                batch.Clear();
+                while (group.Count < _maxMessages && batch.Bytes < _maxBytes && reader.TryRead(out var message))
+                {
+                    group.Add(message);
+                    Process(message, batch);
+                }
+                batch.CreatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+                await spool.AppendAsync(batch, stoppingToken);
+                metrics.ReadingsAccepted.Inc(batch.Readings);
+                foreach (var message in group)
+                {
+                    await ingress.AcknowledgeAsync(message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Hard stop while waiting for spool space: the group was not acknowledged, so the broker redelivers it.
+        }
+        finally
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>Validates one message into <paramref name="batch"/>: stored, quarantined, or both (SPEC §5).</summary>
+    internal void Process(InboundMessage message, SpoolBatch batch)
+    {
+        if (observer.TryHandleControlMessage(message))
+        {
+            return;
+        }
+        if (!TopicPath.TryParse(message.Topic, _root, out var address, out var topicError))
+        {
+            Reject(batch, message, new Rejection(RejectionReason.BadTopic, "", topicError));
+            return;
+        }
+        if (!observer.IsKnownSensor(address, out var extraTags))
+        {
+            Reject(batch, message, new Rejection(RejectionReason.UnknownSensor, "", $"{address.Key} is not in the sensor registry (Telemetry:Registry:Strict)"));
+            return;
+        }
+        _readings.Clear();
+        _rejections.Clear();
+        _decoder.Decode(message.Payload, address.Kind, message.ReceivedAtMs, _readings, _rejections);
+        foreach (var rejection in _rejections)
+        {
+            Reject(batch, message, rejection);
+        }
+        if (_readings.Count == 0)
+        {
+            return;
+        }
+        foreach (var reading in _readings)
+        {
+            batch.Add(PointFactory.Reading(address, reading, extraTags), isReading: true);
+        }
+        observer.OnReadings(address, _readings);
+    }
+
+    private void Reject(SpoolBatch batch, InboundMessage message, Rejection rejection)
+    {
+        var detail = rejection.ReadingIndex >= 0 ? $"reading {rejection.ReadingIndex}: {rejection.Detail}" : rejection.Detail;
+        batch.Add(points.Rejected(rejection.Reason, message.Topic, rejection.Field, detail, message.Payload), isReading: false);
+        metrics.Rejected(rejection.Reason);
+        rejectionLog.Note(rejection.Reason, message.Topic, rejection.Field, detail);
+    }
+}
+
+/// <summary>
+/// What the pipeline tells the rest of the service about each message: the seam where the sensor registry and the
+/// alert engine plug in (SPEC §13: the engine consumes readings per sensor, in order, through an interface).
+/// </summary>
+internal interface IReadingObserver
+{
+    /// <summary>Consumes a message that is not a reading (an alert acknowledgement); true when it was one.</summary>
+    bool TryHandleControlMessage(InboundMessage message);
+
+    /// <summary>False for a sensor a strict registry does not know; otherwise the registry's extra tags (e.g. zone).</summary>
+    bool IsKnownSensor(SensorAddress address, out IReadOnlyList<KeyValuePair<string, string>>? extraTags);
+
+    /// <summary>Valid readings of one message, in message order. Must not block.</summary>
+    void OnReadings(SensorAddress address, List<Reading> readings);
+}
+
+/// <summary>No registry, no alerts: every sensor is known and readings go nowhere else.</summary>
+internal sealed class NullReadingObserver : IReadingObserver
+{
+    public bool TryHandleControlMessage(InboundMessage message) => false;
+
+    public bool IsKnownSensor(SensorAddress address, out IReadOnlyList<KeyValuePair<string, string>>? extraTags)
+    {
+        extraTags = null;
+        return true;
+    }
+
+    public void OnReadings(SensorAddress address, List<Reading> readings)
+    {
+    }
+}

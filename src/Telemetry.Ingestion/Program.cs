@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Options;
+using Telemetry.Ingestion;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddTelemetryIngestion();
+var app = builder.Build();
+app.MapTelemetryEndpoints();
+try
+{
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException { Source: "Microsoft.Extensions.Configuration.Binder" })
+{
+    // Invalid configuration stops start-up with the settings it names, not a stack trace.
+    await Console.Error.WriteLineAsync($"Invalid configuration: {ex.Message}");
+    return 2;
+}
+catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+{
+    // A busy port or an unwritable spool directory: say what, exit non-zero, no abort.
+    await Console.Error.WriteLineAsync($"Start-up failed: {ex.Message}");
+    return 1;
+}

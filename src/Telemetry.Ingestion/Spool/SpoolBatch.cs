@@ -1,0 +1,48 @@
+using System.Buffers;
+using System.Text;
+
+namespace Telemetry.Ingestion.Spool;
+
+/// <summary>
+/// What one group commit appends to the spool: line-protocol lines (readings, rejections, stats) ready to forward,
+/// with the counts the metrics need. Reused by its owner between commits to avoid garbage.
+/// </summary>
+internal sealed class SpoolBatch
+{
+    private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
+
+    public int Lines { get; private set; }
+    public int Readings { get; private set; }
+    public long CreatedMs { get; set; }
+
+    public int Bytes => _buffer.WrittenCount;
+    public ReadOnlySpan<byte> Payload => _buffer.WrittenSpan;
+
+    /// <summary>Adds one line-protocol line; <paramref name="isReading"/> counts it as a sensor reading.</summary>
+    public void Add(string line, bool isReading)
+    {
+        if (line.Length == 0)
+        {
+            return;
+        }
+        if (Lines > 0)
+        {
+            _buffer.GetSpan(1)[0] = (byte)'\n';
+            _buffer.Advance(1);
+        }
+        var written = Encoding.UTF8.GetBytes(line, _buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(line.Length)));
+        _buffer.Advance(written);
+        Lines++;
+        if (isReading)
+        {
+            Readings++;
+        }
+    }
+
+    public void Clear()
+    {
+        _buffer.ResetWrittenCount();
+        Lines = 0;
+        Readings = 0;
+    }
+}

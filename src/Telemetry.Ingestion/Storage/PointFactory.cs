@@ -1,0 +1,97 @@
+using System.Text;
+using InfluxDB.Client.Api.Domain;
+using InfluxDB.Client.Writes;
+using Microsoft.Extensions.Options;
+using Telemetry.Contracts;
+using Telemetry.Ingestion.Configuration;
+
+namespace Telemetry.Ingestion.Storage;
+
+/// <summary>
+/// Builds the line protocol of SPEC §6 with InfluxDB.Client's <see cref="PointData"/> (which escapes measurement,
+/// tags and strings). Every line is at nanosecond precision so one write request carries readings (millisecond
+/// times) and quarantine rows (unique nanosecond times) together.
+/// </summary>
+internal sealed class PointFactory(IOptions<IngestionOptions> options, TimeProvider time)
+{
+    public const int MaxRawPayloadBytes = 1024;
+    private const long NsPerMs = 1_000_000;
+    private readonly string _instance = options.Value.InstanceOrMachine;
+    private long _lastUniqueNs;
+
+    public string Instance => _instance;
+
+    /// <summary>A reading point: tags only from the validated topic (plus registry tags), floats, integer <c>seq</c>.</summary>
+    public static string Reading(SensorAddress address, Reading reading, IReadOnlyList<KeyValuePair<string, string>>? extraTags = null)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ArgumentNullException.ThrowIfNull(reading);
+        var p = PointData.Measurement(address.Kind.Name())
+            .Tag(Schema.TagSite, address.Site)
+            .Tag(Schema.TagTunnel, address.Tunnel)
+            .Tag(Schema.TagSensor, address.Sensor);
+        if (extraTags is not null)
+        {
+            foreach (var (k, v) in extraTags)
+            {
+                p = p.Tag(k, v);
+            }
+        }
+        foreach (var (field, value) in reading.Fields())
+        {
+            p = p.Field(field.Spec().Name, value);
+        }
+        if (reading.Seq is { } seq)
+        {
+            p = p.Field(Schema.FieldSeq, seq);
+        }
+        return p.Timestamp(reading.TimestampMs * NsPerMs, WritePrecision.Ns).ToLineProtocol();
+    }
+
+    /// <summary>A <c>rejected</c> row (SPEC §5–6) with a timestamp unique within this instance, so a flood keeps every row.</summary>
+    public string Rejected(RejectionReason reason, string topic, string field, string detail, ReadOnlySpan<byte> payload) =>
+        PointData.Measurement(Schema.Rejected)
+            .Tag(Schema.TagReason, reason.Name())
+            .Tag(Schema.TagInstance, _instance)
+            .Field("topic", Clean(topic))
+            .Field("field", Clean(field))
+            .Field("payload", RawPayload(payload))
+            .Field("detail", Clean(detail))
+            .Timestamp(UniqueNs(), WritePrecision.Ns)
+            .ToLineProtocol();
+
+    /// <summary>An <c>ingest_stats</c> row.</summary>
+    public string Stats(IEnumerable<KeyValuePair<string, double>> fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        var p = PointData.Measurement(Schema.IngestStats).Tag(Schema.TagInstance, _instance);
+        foreach (var (k, v) in fields)
+        {
+            p = p.Field(k, v);
+        }
+        return p.Timestamp(UniqueNs(), WritePrecision.Ns).ToLineProtocol();
+    }
+
+    /// <summary>Now in nanoseconds, strictly increasing per instance (several rows in one millisecond stay distinct).</summary>
+    public long UniqueNs()
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds() * NsPerMs;
+        while (true)
+        {
+            var last = Interlocked.Read(ref _lastUniqueNs);
+            var next = Math.Max(now, last + 1);
+            if (Interlocked.CompareExchange(ref _lastUniqueNs, next, last) == last)
+            {
+                return next;
+            }
+        }
+    }
+
+    /// <summary>The first 1 KiB of a payload as text (invalid UTF-8 shown as U+FFFD).</summary>
+    public static string RawPayload(ReadOnlySpan<byte> payload) =>
+        Clean(Encoding.UTF8.GetString(payload[..Math.Min(payload.Length, MaxRawPayloadBytes)]));
+
+    // Line protocol cannot carry a raw newline in a field value: keep it visible as the two characters \n.
+    private static string Clean(string s) =>
+        s.AsSpan().IndexOfAny('\n', '\r') < 0 ? s : s.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+}
