@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Telemetry.Ingestion;
+using Telemetry.Ingestion.Configuration;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddTelemetryIngestion();
@@ -10,10 +11,15 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException { Source: "Microsoft.Extensions.Configuration.Binder" })
+catch (OptionsValidationException ex)
 {
     // Invalid configuration stops start-up with the settings it names, not a stack trace.
-    await Console.Error.WriteLineAsync($"Invalid configuration: {ex.Message}");
+    await Console.Error.WriteLineAsync("Invalid configuration:\n  " + string.Join("\n  ", ConfigurationErrors.Describe(ex)));
+    return 2;
+}
+catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+{
+    await Console.Error.WriteLineAsync($"Invalid configuration:\n  {ex.Message}");
     return 2;
 }
 catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)

@@ -61,7 +61,7 @@ internal sealed class InfluxV1Writer : IInfluxWriter
             {
                 return WriteOutcome.Ok;
             }
-            var body = await response.Content.ReadAsStringAsync(cts.Token);
+            var body = ErrorText(await response.Content.ReadAsStringAsync(cts.Token));
             if (response.StatusCode == HttpStatusCode.NotFound && body.Contains("database not found", StringComparison.Ordinal))
             {
                 // Someone dropped the database under us: create it again and retry.
@@ -91,6 +91,20 @@ internal sealed class InfluxV1Writer : IInfluxWriter
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>InfluxDB answers <c>{"error":"…"}</c>; the message inside is what people need to read.</summary>
+    private static string ErrorText(string body)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(body);
+            return doc.RootElement.TryGetProperty("error", out var e) && e.GetString() is { } text ? text : body;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return body;
+        }
+    }
 
     private CancellationTokenSource Timeout(CancellationToken ct)
     {

@@ -1,0 +1,37 @@
+using Telemetry.Testing;
+
+namespace Telemetry.Ingestion.Tests;
+
+public sealed class ConfigurationTests
+{
+    [Theory]
+    [InlineData("Telemetry__Mqtt__Port", "abc", "Telemetry:Mqtt:Port")]
+    [InlineData("Telemetry__Mqtt__Port", "70000", "Telemetry:Mqtt:Port")]
+    [InlineData("Telemetry__Mqtt__TopicRoot", "a/b", "Telemetry:Mqtt:TopicRoot")]
+    [InlineData("Telemetry__Mqtt__SessionExpiry", "soon", "Telemetry:Mqtt:SessionExpiry")]
+    [InlineData("Telemetry__Influx__Url", "not a url", "Telemetry:Influx:Url")]
+    [InlineData("Telemetry__Influx__ApiVersion", "3", "Telemetry:Influx:ApiVersion")]
+    [InlineData("Telemetry__Influx__BatchLines", "0", "Telemetry:Influx:BatchLines")]
+    [InlineData("Telemetry__Spool__MaxBytes", "10", "Telemetry:Spool:MaxBytes")]
+    [InlineData("Telemetry__Ingestion__MaxPayloadBytes", "-1", "Telemetry:Ingestion:MaxPayloadBytes")]
+    public async Task InvalidSetting_StopsStartUpWithAMessageNamingIt(string key, string value, string named)
+    {
+        await using var service = new IngestionService("127.0.0.1", FreePort.Next(), null, "unused", new Dictionary<string, string?> { [key] = value });
+        service.Start();
+        var code = await service.Process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, code);
+        Assert.Contains(named, service.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", service.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InfluxV2WithoutToken_NamesEveryMissingSetting()
+    {
+        await using var service = new IngestionService("127.0.0.1", FreePort.Next(), "http://127.0.0.1:1", "unused",
+            new Dictionary<string, string?> { ["Telemetry__Influx__ApiVersion"] = "2" });
+        service.Start();
+        Assert.Equal(2, await service.Process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("Telemetry:Influx:Token", service.Output, StringComparison.Ordinal);
+        Assert.Contains("Telemetry:Influx:Org", service.Output, StringComparison.Ordinal);
+    }
+}
