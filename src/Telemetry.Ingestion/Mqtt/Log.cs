@@ -23,3 +23,9 @@ internal static partial class Log
     [LoggerMessage(1007, LogLevel.Information, "Stopped taking MQTT messages; draining what was received")]
     public static partial void Draining(ILogger logger);
 }
+
+internal static partial class Log
+{
+    [LoggerMessage(1008, LogLevel.Information, "Alert publisher connected as {ClientId}")]
+    public static partial void PublisherConnected(ILogger logger, string clientId);
+}

@@ -3,6 +3,7 @@ using InfluxDB.Client.Api.Domain;
 using InfluxDB.Client.Writes;
 using Microsoft.Extensions.Options;
 using Telemetry.Contracts;
+using Telemetry.Contracts.Alerts;
 using Telemetry.Ingestion.Configuration;
 
 namespace Telemetry.Ingestion.Storage;
@@ -18,6 +19,7 @@ internal sealed class PointFactory(IOptions<IngestionOptions> options, TimeProvi
     private const long NsPerMs = 1_000_000;
     private readonly string _instance = options.Value.InstanceOrMachine;
     private long _lastUniqueNs;
+    private long _alertSequence;
 
     public string Instance => _instance;
 
@@ -59,6 +61,49 @@ internal sealed class PointFactory(IOptions<IngestionOptions> options, TimeProvi
             .Field("detail", Clean(detail))
             .Timestamp(UniqueNs(), WritePrecision.Ns)
             .ToLineProtocol();
+
+    /// <summary>
+    /// An <c>alerts</c> row (SPEC §6): every event is kept, so who acknowledged what and when is auditable. Events
+    /// of one alert that share a reading time (raised then acknowledged, say) get distinct nanoseconds.
+    /// </summary>
+    public string Alert(AlertEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var p = PointData.Measurement(Schema.Alerts)
+            .Tag(Schema.TagSite, e.Site)
+            .Tag(Schema.TagTunnel, e.Tunnel)
+            .Tag(Schema.TagSensor, e.Sensor)
+            .Tag("kind", e.Kind)
+            .Tag("rule", e.Rule)
+            .Tag("level", e.Level)
+            .Tag("state", StateName(e.State))
+            .Field("message", Clean(e.Message))
+            .Field("alert_id", e.AlertId);
+        if (e.Value is { } v)
+        {
+            p = p.Field("value", v);
+        }
+        if (e.Threshold is { } t)
+        {
+            p = p.Field("threshold", t);
+        }
+        if (e.AcknowledgedBy is { } by)
+        {
+            p = p.Field("acknowledged_by", Clean(by));
+        }
+        // The reading's millisecond plus a unique sub-millisecond part: rows never overwrite each other.
+        var ns = (e.Ts.ToUnixTimeMilliseconds() * NsPerMs) + (Interlocked.Increment(ref _alertSequence) % NsPerMs);
+        return p.Timestamp(ns, WritePrecision.Ns).ToLineProtocol();
+    }
+
+    private static string StateName(AlertState s) => s switch
+    {
+        AlertState.Raised => "raised",
+        AlertState.Escalated => "escalated",
+        AlertState.Deescalated => "deescalated",
+        AlertState.Cleared => "cleared",
+        _ => "acknowledged",
+    };
 
     /// <summary>An <c>ingest_stats</c> row.</summary>
     public string Stats(IEnumerable<KeyValuePair<string, double>> fields)

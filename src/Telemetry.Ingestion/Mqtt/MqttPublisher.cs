@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Exceptions;
+using MQTTnet.Protocol;
+using Telemetry.Ingestion.Configuration;
+
+namespace Telemetry.Ingestion.Mqtt;
+
+/// <summary>
+/// A second MQTT connection, only for publishing alerts: a slow or broken alert publish can never stall the
+/// subscribing connection that carries the readings (SPEC §7.4: channels are isolated from ingestion).
+/// Connects lazily and reconnects on demand; each publish waits for its PUBACK (QoS 1).
+/// </summary>
+internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttPublisher> logger) : IDisposable
+{
+    private readonly MqttOptions _o = options.Value;
+    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly SemaphoreSlim _connect = new(1, 1);
+
+    public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+    {
+        await EnsureConnectedAsync(ct);
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(payload)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithRetainFlag(retain)
+            .WithContentType("application/json")
+            .Build();
+        var result = await _client.PublishAsync(message, ct);
+        if (!result.IsSuccess)
+        {
+            throw new MqttCommunicationException($"broker refused the publish to {topic}: {result.ReasonCode} {result.ReasonString}");
+        }
+    }
+
+    private async Task EnsureConnectedAsync(CancellationToken ct)
+    {
+        if (_client.IsConnected)
+        {
+            return;
+        }
+        await _connect.WaitAsync(ct);
+        try
+        {
+            if (_client.IsConnected)
+            {
+                return;
+            }
+            var b = new MqttClientOptionsBuilder()
+                .WithTcpServer(_o.UseEmbeddedBroker ? "127.0.0.1" : _o.Host, _o.Port)
+                .WithClientId(_o.ClientId + "-alerts")
+                .WithCleanStart(true)
+                .WithKeepAlivePeriod(_o.KeepAlive)
+                .WithTimeout(TimeSpan.FromSeconds(10));
+            if (_o.Username.Length > 0)
+            {
+                b.WithCredentials(_o.Username, _o.Password);
+            }
+            if (_o.UseTls)
+            {
+                b.WithTlsOptions(t => t.UseTls().WithAllowUntrustedCertificates(_o.AllowUntrustedCertificates)
+                    .WithIgnoreCertificateChainErrors(_o.AllowUntrustedCertificates));
+            }
+            var result = await _client.ConnectAsync(b.Build(), ct);
+            if (result.ResultCode != MqttClientConnectResultCode.Success)
+            {
+                throw new MqttCommunicationException($"alert publisher refused by the broker: {result.ResultCode}");
+            }
+            Log.PublisherConnected(logger, _o.ClientId + "-alerts");
+        }
+        finally
+        {
+            _connect.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _connect.Dispose();
+    }
+}
