@@ -119,7 +119,7 @@ internal static class AlertsDashboard
 {
     public static Dashboard Build()
     {
-        var d = new DashboardBuilder("alerts", "Alerts", "Active alerts, silent sensors and the history of every alert event.", "alerts")
+        var d = new DashboardBuilder("tunnel-alerts", "Alerts", "Active alerts, silent sensors and the history of every alert event.", "alerts")
         {
             Variables = Grafana.SensorVariables(Id(Schema.Alerts)),
             Annotations = Grafana.AlertAnnotations(null),
