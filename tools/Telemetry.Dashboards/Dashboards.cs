@@ -26,26 +26,18 @@ internal static class OverviewDashboard
     }
 }
 
-internal static class GasDashboard
+/// <summary>What the dashboards of one sensor kind share: sensor variables, that kind's alert annotations, device health last.</summary>
+internal static class KindDashboard
 {
-    public static Dashboard Build()
-    {
-        const SensorKind kind = SensorKind.Gas;
-        var d = new DashboardBuilder("gas-safety", "Gas safety",
-            "Each gas against its instant alarm levels, and the 15-minute (STEL) and 8-hour (TWA) averages against the exposure limits.", "gas", "safety")
+    public static DashboardBuilder Start(SensorKind kind, string uid, string title, string description, params string[] tags) =>
+        new(uid, title, description, tags)
         {
             Variables = Grafana.SensorVariables(Id(kind.Name())),
             Annotations = Grafana.AlertAnnotations(kind),
         };
-        foreach (var field in FieldCatalogue.ValuesFor(kind))
-        {
-            d.NewRow().Add(ReadingPanels.Series(kind, field), 12);
-            foreach (var rule in Thresholds.Rules(kind, field, RuleType.Average).OrderBy(r => r.Window))
-            {
-                // Short windows read as a curve; an 8-hour average needs more history than a usual time range shows.
-                d.Add(rule.Window <= TimeSpan.FromHours(1) ? ReadingPanels.MovingAverage(kind, field, rule) : ReadingPanels.WindowAverageNow(kind, field, rule), 6);
-            }
-        }
+
+    public static Dashboard Finish(DashboardBuilder d, SensorKind kind)
+    {
         d.NewRow();
         foreach (var panel in ReadingPanels.DeviceHealth(kind))
         {
@@ -55,17 +47,33 @@ internal static class GasDashboard
     }
 }
 
+internal static class GasDashboard
+{
+    public static Dashboard Build()
+    {
+        const SensorKind kind = SensorKind.Gas;
+        var d = KindDashboard.Start(kind, "gas-safety", "Gas safety",
+            "Each gas against its instant alarm levels, and the 15-minute (STEL) and 8-hour (TWA) averages against the exposure limits.", "gas", "safety");
+        foreach (var field in FieldCatalogue.ValuesFor(kind))
+        {
+            d.NewRow().Add(ReadingPanels.Series(kind, field), 12);
+            foreach (var rule in Thresholds.Rules(kind, field, RuleType.Average).OrderBy(r => r.Window))
+            {
+                // Short windows read as a curve; an 8-hour average needs more history than a usual time range shows.
+                d.Add(rule.Window <= TimeSpan.FromHours(1) ? ReadingPanels.MovingAverage(kind, field, rule) : ReadingPanels.WindowAverageNow(kind, field, rule), 6);
+            }
+        }
+        return KindDashboard.Finish(d, kind);
+    }
+}
+
 internal static class HumidityDashboard
 {
     public static Dashboard Build()
     {
         const SensorKind kind = SensorKind.Humidity;
-        var d = new DashboardBuilder("humidity-dew-point", "Humidity and dew point",
-            "Relative humidity against the condensation levels, air temperature, dew point and the margin between them.", "humidity")
-        {
-            Variables = Grafana.SensorVariables(Id(kind.Name())),
-            Annotations = Grafana.AlertAnnotations(kind),
-        };
+        var d = KindDashboard.Start(kind, "humidity-dew-point", "Humidity and dew point",
+            "Relative humidity against the condensation levels, air temperature, dew point and the margin between them.", "humidity");
         foreach (var field in ReadingPanels.Measured(kind))
         {
             d.Add(ReadingPanels.Series(kind, field));
@@ -74,11 +82,7 @@ internal static class HumidityDashboard
         d.Add(Grafana.TimeSeries("Condensation margin", $"{temp.Name} minus {dew.Name}: at 0 °C the air is saturated and water condenses on surfaces.",
             Units.Grafana(temp), null,
             Grafana.SensorTarget($"SELECT mean({Id(temp.Name)}) - mean({Id(dew.Name)}) FROM {Id(kind.Name())} {ReadingPanels.Where()} GROUP BY time({Interval}), {BySensor} fill(none)")));
-        foreach (var panel in ReadingPanels.DeviceHealth(kind))
-        {
-            d.Add(panel, 12, 6);
-        }
-        return d.Build();
+        return KindDashboard.Finish(d, kind);
     }
 }
 
@@ -88,12 +92,8 @@ internal static class StrainDashboard
     {
         const SensorKind kind = SensorKind.Strain;
         var strain = FieldCatalogue.Microstrain;
-        var d = new DashboardBuilder("structural-strain", "Structural strain",
-            "Lining strain of the vibrating-wire gauges: value, change over the time range and rate per hour.", "strain", "structural")
-        {
-            Variables = Grafana.SensorVariables(Id(kind.Name())),
-            Annotations = Grafana.AlertAnnotations(kind),
-        };
+        var d = KindDashboard.Start(kind, "structural-strain", "Structural strain",
+            "Lining strain of the vibrating-wire gauges: value, change over the time range and rate per hour.", "strain", "structural");
         d.Add(ReadingPanels.Series(kind, strain), 24);
         // InfluxDB does not hold the registry's per-gauge baseline, so the change is taken from the first reading in range.
         d.Add(Grafana.TimeSeries("Change since the start of the range", $"{strain.Name} minus its first value in the time range ({strain.Unit}). The alert rules subtract the baseline set per gauge in the sensor registry, which InfluxDB does not hold.",
@@ -107,11 +107,7 @@ internal static class StrainDashboard
         {
             d.Add(ReadingPanels.Series(kind, field));
         }
-        foreach (var panel in ReadingPanels.DeviceHealth(kind))
-        {
-            d.Add(panel, 12, 6);
-        }
-        return d.Build();
+        return KindDashboard.Finish(d, kind);
     }
 }
 
