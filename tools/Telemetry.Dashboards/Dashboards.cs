@@ -144,14 +144,14 @@ internal static class IngestionHealthDashboard
         d.Add(Gauge(IngestStatsFields.SpoolReadings, "Readings in the spool", "short"), 6, 5);
         d.Add(Gauge(IngestStatsFields.SpoolOldestAgeS, "Oldest spooled reading", "s"), 6, 5);
 
-        d.Add(Grafana.TimeSeries("Throughput", "Messages received and readings accepted and stored, per second.", "reqps", null,
+        d.Add(Grafana.TimeSeries("Throughput", "Messages received and readings accepted and stored, per second.", "cps", null,
             Target("A", $"SELECT {PerSecond(IngestStatsFields.MessagesReceived)}, {PerSecond(IngestStatsFields.ReadingsAccepted)}, {PerSecond(IngestStatsFields.ReadingsStored)} FROM {Stats()} GROUP BY time({Interval}), {Id(Schema.TagInstance)} fill(none)", "$tag_instance $col")));
-        d.Add(Grafana.TimeSeries("Rejections by reason", $"Rejected input per minute, one series per reason ({IngestStatsFields.RejectedPrefix}<reason> counters).", "short", null,
+        d.Add(Grafana.TimeSeries("Rejections by reason", $"Rejected input per minute, one series per reason ({IngestStatsFields.RejectedPrefix}<reason> counters).", "cpm", null,
             Target("A", $"SELECT {string.Join(", ", RejectionReasons.All.Select(r => PerMinute(IngestStatsFields.RejectedPrefix + r.Name(), r.Name())))} FROM {Stats()} GROUP BY time({Interval}), {Id(Schema.TagInstance)} fill(none)", "$col")));
 
         d.Add(Grafana.TimeSeries("InfluxDB write latency", $"{IngestStatsFields.WriteLatencyMs}: mean and worst per interval.", "ms", null,
             Target("A", $"SELECT mean({Id(IngestStatsFields.WriteLatencyMs)}) AS {Id("mean")}, max({Id(IngestStatsFields.WriteLatencyMs)}) AS {Id("max")} FROM {Stats()} GROUP BY time({Interval}), {Id(Schema.TagInstance)} fill(none)", "$tag_instance $col")));
-        d.Add(Grafana.TimeSeries("Write failures and retries", "Failed InfluxDB writes per minute by class, and retries.", "short", null,
+        d.Add(Grafana.TimeSeries("Write failures and retries", "Failed InfluxDB writes per minute by class, and retries.", "cpm", null,
             Target("A", $"SELECT {string.Join(", ", IngestStatsFields.WriteFailureClasses.Select(c => PerMinute(IngestStatsFields.WriteFailuresPrefix + c, c)).Append(PerMinute(IngestStatsFields.WriteRetries, "retries")))} FROM {Stats()} GROUP BY time({Interval}), {Id(Schema.TagInstance)} fill(none)", "$col")));
 
         d.Add(Grafana.TimeSeries("Spool depth", $"Readings waiting in the local durable spool ({IngestStatsFields.SpoolReadings}); they are forwarded in order once InfluxDB is back.", "short", null,

@@ -57,6 +57,25 @@ public sealed partial class DashboardFileTests
     }
 
     [Fact]
+    public void Panels_FitTheGrid_WithoutOverlapping()
+    {
+        foreach (var (file, model) in Committed())
+        {
+            var boxes = model["panels"]!.AsArray().Select(p => (Title: (string?)p!["title"], Pos: p["gridPos"]!))
+                .Select(p => (p.Title, X: (int)p.Pos["x"]!, Y: (int)p.Pos["y"]!, W: (int)p.Pos["w"]!, H: (int)p.Pos["h"]!)).ToList();
+            Assert.All(boxes, b => Assert.True(b.X >= 0 && b.W > 0 && b.H > 0 && b.X + b.W <= 24, $"{file}: '{b.Title}' is outside the 24-column grid"));
+            for (var i = 0; i < boxes.Count; i++)
+            {
+                foreach (var (a, b) in boxes.Skip(i + 1).Select(b => (boxes[i], b)))
+                {
+                    var overlap = a.X < b.X + b.W && b.X < a.X + a.W && a.Y < b.Y + b.H && b.Y < a.Y + a.H;
+                    Assert.False(overlap, $"{file}: '{a.Title}' overlaps '{b.Title}'");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void DashboardsWithSensors_HaveChainedMultiValueVariables()
     {
         foreach (var (file, model) in Committed().Where(c => (string?)c.Model["uid"] != "ingestion-health"))
