@@ -74,3 +74,27 @@ public sealed class DashboardQueryTests
         }
     }
 }
+
+/// <summary>The active-alerts panels rely on InfluxQL returning the tags of the point that last() selects.</summary>
+public sealed class ActiveAlertsQueryTests
+{
+    [Fact]
+    public async Task ActiveAlerts_ShowTheLevelOfEachAlertsLatestEvent()
+    {
+        var server = await InfluxServer.SharedAsync();
+        var db = InfluxServer.NewDatabaseName("active");
+        await server.CreateDatabaseAsync(db);
+        await new ContractsLineProtocolSource(TimeProvider.System).SeedAsync(server, db);
+
+        var panel = AlertPanels.Active();
+        var query = new[] { "site", "tunnel", "sensor" }.Aggregate((string)panel["targets"]![0]!["query"]!,
+            (q, variable) => q.Replace("$" + variable, ".*", StringComparison.Ordinal));
+        var rows = await server.RowsAsync(db, query);
+
+        // Per kind, the seed leaves one alert cleared after its whole lifecycle, one raised, and one silent sensor.
+        var levels = rows.GroupBy(r => r["level"].GetString()).ToDictionary(g => g.Key!, g => g.Count());
+        Assert.Equal(3, levels["normal"]);
+        Assert.Equal(6, levels["amber"]);
+        Assert.False(levels.ContainsKey("red"), "an escalated alert that was later cleared must not show as red");
+    }
+}
