@@ -17,6 +17,23 @@ public static class Schema
 
     /// <summary>The integer per-sensor counter field of every reading measurement.</summary>
     public const string FieldSeq = "seq";
+
+    // alerts: tags (besides site, tunnel, sensor) and fields
+    public const string TagKind = "kind";
+    public const string TagRule = "rule";
+    public const string TagLevel = "level";
+    public const string TagState = "state";
+    public const string AlertValue = "value";
+    public const string AlertThreshold = "threshold";
+    public const string AlertMessage = "message";
+    public const string AlertId = "alert_id";
+    public const string AlertAcknowledgedBy = "acknowledged_by";
+
+    // rejected: fields
+    public const string RejectedTopic = "topic";
+    public const string RejectedField = "field";
+    public const string RejectedPayload = "payload";
+    public const string RejectedDetail = "detail";
 }
 
 /// <summary>

@@ -4,25 +4,24 @@ using Telemetry.Contracts;
 namespace Telemetry.Dashboards;
 
 /// <summary>
-/// Names of SPEC §6 that <see cref="Schema"/> does not carry yet (the alerts tags and the rejected fields).
-/// They are the storage contract the ingestion service writes; the deployment tests seed and query them.
+/// The alerts and rejected names of SPEC §6, from <see cref="Schema"/> (the service writes with the same constants).
 /// </summary>
 internal static class StorageNames
 {
-    public const string TagKind = "kind";
-    public const string TagRule = "rule";
-    public const string TagLevel = "level";
-    public const string TagState = "state";
+    public const string TagKind = Schema.TagKind;
+    public const string TagRule = Schema.TagRule;
+    public const string TagLevel = Schema.TagLevel;
+    public const string TagState = Schema.TagState;
 
-    public const string AlertValue = "value";
-    public const string AlertThreshold = "threshold";
-    public const string AlertMessage = "message";
-    public const string AlertId = "alert_id";
+    public const string AlertValue = Schema.AlertValue;
+    public const string AlertThreshold = Schema.AlertThreshold;
+    public const string AlertMessage = Schema.AlertMessage;
+    public const string AlertId = Schema.AlertId;
 
-    public const string RejectedTopic = "topic";
-    public const string RejectedField = "field";
-    public const string RejectedPayload = "payload";
-    public const string RejectedDetail = "detail";
+    public const string RejectedTopic = Schema.RejectedTopic;
+    public const string RejectedField = Schema.RejectedField;
+    public const string RejectedPayload = Schema.RejectedPayload;
+    public const string RejectedDetail = Schema.RejectedDetail;
 
     /// <summary>The <c>level</c> tag value of an alerts point (SPEC §6: amber, red, normal).</summary>
     public static string LevelName(this Contracts.Alerts.AlertLevel level) => level switch

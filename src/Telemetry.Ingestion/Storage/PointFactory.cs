@@ -55,10 +55,10 @@ internal sealed class PointFactory(IOptions<IngestionOptions> options, TimeProvi
         PointData.Measurement(Schema.Rejected)
             .Tag(Schema.TagReason, reason.Name())
             .Tag(Schema.TagInstance, _instance)
-            .Field("topic", Clean(topic))
-            .Field("field", Clean(field))
-            .Field("payload", RawPayload(payload))
-            .Field("detail", Clean(detail))
+            .Field(Schema.RejectedTopic, Clean(topic))
+            .Field(Schema.RejectedField, Clean(field))
+            .Field(Schema.RejectedPayload, RawPayload(payload))
+            .Field(Schema.RejectedDetail, Clean(detail))
             .Timestamp(UniqueNs(), WritePrecision.Ns)
             .ToLineProtocol();
 
@@ -73,23 +73,23 @@ internal sealed class PointFactory(IOptions<IngestionOptions> options, TimeProvi
             .Tag(Schema.TagSite, e.Site)
             .Tag(Schema.TagTunnel, e.Tunnel)
             .Tag(Schema.TagSensor, e.Sensor)
-            .Tag("kind", e.Kind)
-            .Tag("rule", e.Rule)
-            .Tag("level", e.Level)
-            .Tag("state", StateName(e.State))
-            .Field("message", Clean(e.Message))
-            .Field("alert_id", e.AlertId);
+            .Tag(Schema.TagKind, e.Kind)
+            .Tag(Schema.TagRule, e.Rule)
+            .Tag(Schema.TagLevel, e.Level)
+            .Tag(Schema.TagState, StateName(e.State))
+            .Field(Schema.AlertMessage, Clean(e.Message))
+            .Field(Schema.AlertId, e.AlertId);
         if (e.Value is { } v)
         {
-            p = p.Field("value", v);
+            p = p.Field(Schema.AlertValue, v);
         }
         if (e.Threshold is { } t)
         {
-            p = p.Field("threshold", t);
+            p = p.Field(Schema.AlertThreshold, t);
         }
         if (e.AcknowledgedBy is { } by)
         {
-            p = p.Field("acknowledged_by", Clean(by));
+            p = p.Field(Schema.AlertAcknowledgedBy, Clean(by));
         }
         // The reading's millisecond plus a unique sub-millisecond part: rows never overwrite each other.
         var ns = (e.Ts.ToUnixTimeMilliseconds() * NsPerMs) + (Interlocked.Increment(ref _alertSequence) % NsPerMs);
