@@ -62,6 +62,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private readonly SemaphoreSlim _saveLock = new(1, 1);
     private readonly SilenceStore _silences = new();
     private readonly List<ChannelWorker> _workers = [];
+    private readonly CancellationTokenSource _channelsStop = new();
     private bool _windowsDirty;
     private long _lastSaveMs;
     private long _lastFullLogMs = long.MinValue;
@@ -215,7 +216,8 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     {
         foreach (var w in _workers)
         {
-            w.Start(stoppingToken);
+            // Channels get their own token: on shutdown they may still deliver the last events (bounded below).
+            w.Start(_channelsStop.Token);
         }
         Task<bool>? read = null;
         var tick = Task.Delay(_options.TickInterval, _time, stoppingToken);
@@ -250,6 +252,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         await SaveAsync(force: true);
         Dispatch(events);
         await Task.WhenAll(_workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(5))));
+        await _channelsStop.CancelAsync();
     }
 
     private void Drain(List<AlertEvent> events)
@@ -362,6 +365,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     public override void Dispose()
     {
         _saveLock.Dispose();
+        _channelsStop.Dispose();
         base.Dispose();
     }
 }

@@ -118,7 +118,7 @@ public sealed class AlertEngine : IAlertEngine
         var now = NowMs;
         foreach (var s in _sensors.Values)
         {
-            var profile = s.Profile ??= _profiles(s.Address ??= Address(s));
+            var profile = EnsureProfile(s, s.Address ?? Address(s), events);
             // The clock moves a sensor's windows only while its last value still holds; after that they wait for data
             // (and `stale` says the sensor is silent): an alert is never cleared, nor raised, by silence alone.
             var at = Math.Max(s.NewestMs, Math.Min(now, s.NewestMs + _maxHoldMs));
@@ -178,7 +178,7 @@ public sealed class AlertEngine : IAlertEngine
         st.AckBy = by;
         st.AckNote = note;
         st.AckMs = now;
-        var rule = (s.Profile ??= _profiles(s.Address ??= Address(s))).Rules.FirstOrDefault(r => r.Id == alertId[(cut + 1)..]);
+        var rule = s.Profile?.Rules.FirstOrDefault(r => r.Id == alertId[(cut + 1)..]);
         events.Add(Event(s, alertId[(cut + 1)..], rule?.Field ?? "", AlertState.Acknowledged, st.Level, st.Level, st.Value, st.Threshold, now,
             Messages.Acknowledged(by, note), backlog: false) with { AcknowledgedBy = by, Note = note });
         return AckResult.Acknowledged;
@@ -236,13 +236,19 @@ public sealed class AlertEngine : IAlertEngine
             _sensors[key] = s;
             _state.Sensors.Add(s);
         }
+        EnsureProfile(s, a, events);
+        return s;
+    }
+
+    private SensorProfile EnsureProfile(SensorState s, SensorAddress a, ICollection<AlertEvent> events)
+    {
         if (s.Profile is null)
         {
             s.Address = a;
             s.Profile = _profiles(a);
             Reconcile(s, events);
         }
-        return s;
+        return s.Profile;
     }
 
     // Rules may change between runs: state of a rule that no longer applies goes, and an alert it held is cleared so

@@ -219,6 +219,18 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public void Restart_WithARuleSwitchedOff_ClearsItsActiveAlertOnce()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 150);
+        var after = new EngineHarness([], time: h.Time, state: h.Engine.Snapshot());
+        var e = Assert.Single(after.TickAt(M));
+        Assert.Equal((AlertState.Cleared, "co-instant", "red"), (e.State, e.Rule, e.PreviousLevel));
+        Assert.Empty(after.TickAt(2 * M));
+        Assert.Empty(after.Engine.ActiveAlerts());
+    }
+
+    [Fact]
     public void Snapshot_IsADeepCopy()
     {
         var h = new EngineHarness([Rule("co-instant")]);
