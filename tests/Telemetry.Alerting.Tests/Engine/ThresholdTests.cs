@@ -19,16 +19,8 @@ public sealed class ThresholdTests
     [InlineData("30 100 10", "raised:amber escalated:red cleared:normal")]
     [InlineData("150 150 150 150", "raised:red")]
     [InlineData("150 20 150", "raised:red cleared:normal raised:red")]
-    public void Evaluate_CoInstant_GivesTransitionsExactlyOnce(string values, string expected)
-    {
-        var h = new EngineHarness([Rule("co-instant")]);
-        var minute = 0;
-        foreach (var v in values.Split(' '))
-        {
-            h.At(TimeSpan.FromMinutes(minute++), Field.CoPpm, double.Parse(v, System.Globalization.CultureInfo.InvariantCulture));
-        }
-        Assert.Equal(expected, string.Join(' ', h.Events.Select(e => $"{e.State.ToString().ToLowerInvariant()}:{e.Level}")));
-    }
+    public void Evaluate_CoInstant_GivesTransitionsExactlyOnce(string values, string expected) =>
+        Assert.Equal(expected, OneReadingAMinute("co-instant", Field.CoPpm, values));
 
     // o2-low: below; amber 19.5 (hysteresis 0.975), red 19.0 (0.95).
     [Theory]
@@ -39,15 +31,19 @@ public sealed class ThresholdTests
     [InlineData("19.0", "raised:red")]
     [InlineData("18.5 19.9", "raised:red")]
     [InlineData("18.5 20.0", "raised:red deescalated:amber")]
-    public void Evaluate_OxygenBelow_UsesHysteresisAboveTheLevel(string values, string expected)
+    public void Evaluate_OxygenBelow_UsesHysteresisAboveTheLevel(string values, string expected) =>
+        Assert.Equal(expected, OneReadingAMinute("o2-low", Field.O2Pct, values));
+
+    /// <summary>Feeds space-separated values a minute apart; returns the events as "state:level …".</summary>
+    private static string OneReadingAMinute(string rule, Field field, string values)
     {
-        var h = new EngineHarness([Rule("o2-low")]);
+        var h = new EngineHarness([Rule(rule)]);
         var minute = 0;
         foreach (var v in values.Split(' '))
         {
-            h.At(TimeSpan.FromMinutes(minute++), Field.O2Pct, double.Parse(v, System.Globalization.CultureInfo.InvariantCulture));
+            h.At(TimeSpan.FromMinutes(minute++), field, double.Parse(v, System.Globalization.CultureInfo.InvariantCulture));
         }
-        Assert.Equal(expected, string.Join(' ', h.Events.Select(e => $"{e.State.ToString().ToLowerInvariant()}:{e.Level}")));
+        return string.Join(' ', h.Events.Select(e => $"{e.State.ToString().ToLowerInvariant()}:{e.Level}"));
     }
 
     [Theory]
