@@ -99,7 +99,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         }
         for (var i = 0; i < _options.Webhooks.Count; i++)
         {
-            channels.Add(new WebhookAlertChannel(http.CreateClient(HttpClientName), _options.Webhooks[i], time, _logger, i));
+            channels.Add(new WebhookAlertChannel(() => http.CreateClient(HttpClientName), _options.Webhooks[i], time, _logger, i));
         }
         if (!string.IsNullOrWhiteSpace(_options.Email.Host))
         {

@@ -46,7 +46,7 @@ internal static class Messages
             RuleType.Rate => $" {Durations.Adjective(rule.Window!.Value)} rate",
             _ => "",
         };
-        var abs = rule.Direction == RuleDirection.Abs || (rule.Type == RuleType.Rate && rule.Direction != RuleDirection.Below);
+        var abs = rule.Direction == RuleDirection.Abs;
         var limit = abs ? $"±{Num(threshold)}" : Num(threshold);
         if (to > from)
         {

@@ -14,7 +14,7 @@ namespace Telemetry.Alerting.Notifications;
 /// seconds of sending) so a receiver can refuse stale deliveries. Transient failures (network, timeout, 408, 429, 5xx)
 /// are retried with exponential backoff and jitter, honouring <c>Retry-After</c>; other 4xx are permanent.
 /// </summary>
-internal sealed class WebhookAlertChannel(HttpClient http, WebhookOptions options, TimeProvider time, ILogger logger, int index) : IAlertChannel
+internal sealed class WebhookAlertChannel(Func<HttpClient> client, WebhookOptions options, TimeProvider time, ILogger logger, int index) : IAlertChannel
 {
     public const string SignatureHeader = "X-Telemetry-Signature";
     public const string TimestampHeader = "X-Telemetry-Timestamp";
@@ -44,7 +44,8 @@ internal sealed class WebhookAlertChannel(HttpClient http, WebhookOptions option
                 }
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(options.Timeout);
-                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+                // A client per attempt from IHttpClientFactory: pooled handlers, rotated so DNS changes are seen.
+                using var response = await client().SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
                 if (response.IsSuccessStatusCode)
                 {
                     return;

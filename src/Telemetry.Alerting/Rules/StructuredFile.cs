@@ -44,7 +44,7 @@ internal static class StructuredFile
     {
         foreach (var (k, v) in map.Children)
         {
-            yield return (((YamlScalarNode)k).Value ?? "", v, k);
+            yield return ((k as YamlScalarNode)?.Value ?? "", v, k);
         }
     }
 

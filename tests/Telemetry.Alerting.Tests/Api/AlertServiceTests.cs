@@ -75,9 +75,15 @@ public sealed class AlertServiceTests
         using var dir = new TempDir("alerts-silence");
         await using var receiver = await WebhookReceiver.StartAsync();
         var mqtt = new RecordingChannel();
+        var influx = new RecordingChannel();
         var settings = OnlyCoInstant();
         settings["Telemetry:Alerts:Webhooks:0:Url"] = receiver.Url;
-        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), settings, s => s.AddSingleton<IMqttPublisher>(mqtt));
+        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), settings, s =>
+        {
+            s.AddSingleton<IMqttPublisher>(mqtt);
+            s.AddSingleton<IAlertPointWriter>(influx);
+        });
+        Assert.Equal(["log", "mqtt", "influxdb", "webhook-0"], host.App.Services.GetRequiredService<AlertService>().ChannelNames);
         var now = TimeProvider.System.GetUtcNow();
         await host.Alerts.AddSilenceAsync(new Silence { Id = "s1", Sensor = "gas-0007", StartsAt = now.AddMinutes(-1), EndsAt = now.AddHours(1), CreatedBy = "ana" });
 
@@ -90,6 +96,7 @@ public sealed class AlertServiceTests
         Assert.Equal("gas-0008", JsonDocument.Parse(delivered.Body).RootElement.GetProperty("sensor").GetString());
         await Poll.UntilAsync(() => mqtt.Published.Count == 2, "both alerts on MQTT");
         Assert.Contains(mqtt.Published, p => p.Topic == "alerts/kukes/t03/gas-0007/co-instant" && p.Retain);
+        await Poll.UntilAsync(() => influx.Events.Count == 2, "both alerts written to InfluxDB");
         Assert.Equal(1, host.App.Services.GetRequiredService<AlertMetrics>().Channel("webhook-0", "silenced"));
     }
 
@@ -143,6 +150,27 @@ public sealed class AlertServiceTests
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
         Assert.Contains("Telemetry:Alerts:Rules:co-instant:Red: 'abc' is not a number", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Telemetry:Alerts:Rules:o2-low:Red", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_WithAMissingRegistryFile_StopsNamingIt()
+    {
+        using var dir = new TempDir("alerts-invalid");
+        var missing = dir.Combine("registry.yaml");
+        await using var app = AlertHost.Build(dir.Combine("state.json"), new Dictionary<string, string?> { ["Telemetry:Registry:File"] = missing });
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains($"{missing}: file not found", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_WithAnUnreadableStateFile_KeepsItAsideAndStartsEmpty()
+    {
+        using var dir = new TempDir("alerts-corrupt");
+        var state = dir.Combine("state.json");
+        await File.WriteAllTextAsync(state, "{ not json");
+        await using var host = await AlertHost.StartAsync(state);
+        Assert.Empty(host.Alerts.ActiveAlerts());
+        Assert.Single(Directory.GetFiles(dir.Path, "state.json.unreadable-*"));
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class ChannelTests
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Script(500, 503);
         using var http = new HttpClient();
-        var channel = new WebhookAlertChannel(http, new WebhookOptions { Url = receiver.Url, Secret = "s3cret", RetryDelay = TimeSpan.FromMilliseconds(5) },
+        var channel = new WebhookAlertChannel(() => http, new WebhookOptions { Url = receiver.Url, Secret = "s3cret", RetryDelay = TimeSpan.FromMilliseconds(5) },
             TimeProvider.System, NullLogger.Instance, 0);
 
         await channel.SendAsync(Events.Make(AlertState.Escalated, "red", "amber"), CancellationToken.None);
@@ -42,7 +42,7 @@ public sealed class ChannelTests
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Script(400);
         using var http = new HttpClient();
-        var channel = new WebhookAlertChannel(http, new WebhookOptions { Url = receiver.Url, RetryDelay = TimeSpan.FromMilliseconds(5) },
+        var channel = new WebhookAlertChannel(() => http, new WebhookOptions { Url = receiver.Url, RetryDelay = TimeSpan.FromMilliseconds(5) },
             TimeProvider.System, NullLogger.Instance, 0);
         await Assert.ThrowsAsync<HttpRequestException>(() => channel.SendAsync(Events.Make(AlertState.Raised, "red"), CancellationToken.None));
         Assert.Single(receiver.Deliveries);

@@ -142,7 +142,7 @@ internal sealed class MqttNetPublisher : IMqttPublisher, IAsyncDisposable
 }
 
 /// <summary>Records what it is given (stands in for MQTT or any channel where the wire is not the point).</summary>
-internal sealed class RecordingChannel(string name = "recording", bool honoursSilences = false) : IAlertChannel, IMqttPublisher
+internal sealed class RecordingChannel(string name = "recording", bool honoursSilences = false) : IAlertChannel, IMqttPublisher, IAlertPointWriter
 {
     public ConcurrentQueue<AlertEvent> Events { get; } = new();
     public ConcurrentQueue<(string Topic, byte[] Payload, bool Retain)> Published { get; } = new();
@@ -155,6 +155,12 @@ internal sealed class RecordingChannel(string name = "recording", bool honoursSi
     {
         Events.Enqueue(alert);
         return Task.CompletedTask;
+    }
+
+    public ValueTask WriteAsync(AlertEvent e, CancellationToken ct)
+    {
+        Events.Enqueue(e);
+        return ValueTask.CompletedTask;
     }
 
     public Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
