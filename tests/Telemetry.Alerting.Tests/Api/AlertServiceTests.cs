@@ -25,7 +25,8 @@ public sealed class AlertServiceTests
     public async Task Api_AcknowledgeNeedsTheKey_AndListsTheAcknowledgement()
     {
         using var dir = new TempDir("alerts-api");
-        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), OnlyCoInstant());
+        var recording = new RecordingChannel();
+        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), OnlyCoInstant(), s => s.AddSingleton<IAlertChannel>(recording));
         Assert.True(host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]));
         await Poll.UntilAsync(async () => (await host.Http.GetFromJsonAsync<JsonElement>("/api/alerts")).GetArrayLength() == 1, "the alert to be listed");
 
@@ -44,6 +45,12 @@ public sealed class AlertServiceTests
         Assert.True(listed.GetProperty("acknowledged").GetBoolean());
         Assert.Equal("ana", listed.GetProperty("acknowledged_by").GetString());
         Assert.Equal("crew out", listed.GetProperty("note").GetString());
+
+        await Poll.UntilAsync(() => recording.Events.Count == 2, "the acknowledged event on the channels");
+        var acked = recording.Events.Last();
+        Assert.Equal((AlertState.Acknowledged, "red", "ana"), (acked.State, acked.Level, acked.AcknowledgedBy));
+        Assert.Equal(HttpStatusCode.OK, (await Send(host, HttpMethod.Post, ack, JsonContent.Create(new { by = "bob" }))).StatusCode);
+        Assert.Equal("ana", (await host.Http.GetFromJsonAsync<JsonElement>("/api/alerts"))[0].GetProperty("acknowledged_by").GetString());
     }
 
     [Fact]
