@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+
+namespace Telemetry.Alerting;
+
+/// <summary>
+/// Counters of the alert service, as a <see cref="Meter"/> named <c>Telemetry.Alerting</c> (for /metrics) and as
+/// totals the ingestion service can copy into <c>ingest_stats</c>.
+/// </summary>
+public sealed class AlertMetrics : IDisposable
+{
+    public const string MeterName = "Telemetry.Alerting";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _events;
+    private readonly Counter<long> _queueFull;
+    private readonly Counter<long> _dropped;
+    private readonly Counter<long> _channel;
+    private readonly ConcurrentDictionary<string, long> _byChannel = new();
+    private long _eventTotal, _queueFullTotal, _droppedTotal, _saveFailures;
+
+    public AlertMetrics()
+    {
+        _events = _meter.CreateCounter<long>("alert_events", description: "alert events emitted by the engine");
+        _queueFull = _meter.CreateCounter<long>("alert_queue_full", description: "posts that found the engine queue full and waited");
+        _dropped = _meter.CreateCounter<long>("alert_queue_dropped", description: "posts dropped after waiting PostTimeout for room");
+        _channel = _meter.CreateCounter<long>("alert_channel_outcomes", description: "channel deliveries by channel and outcome");
+    }
+
+    public long Events => Interlocked.Read(ref _eventTotal);
+    public long QueueFull => Interlocked.Read(ref _queueFullTotal);
+    public long Dropped => Interlocked.Read(ref _droppedTotal);
+    public long SaveFailures => Interlocked.Read(ref _saveFailures);
+
+    /// <summary>Count of one outcome (<c>delivered</c>, <c>failed</c>, <c>dropped</c>, <c>silenced</c>) of one channel.</summary>
+    public long Channel(string channel, string outcome) => _byChannel.GetValueOrDefault($"{channel}/{outcome}");
+
+    internal void Emitted(int n)
+    {
+        Interlocked.Add(ref _eventTotal, n);
+        _events.Add(n);
+    }
+
+    internal void Full()
+    {
+        Interlocked.Increment(ref _queueFullTotal);
+        _queueFull.Add(1);
+    }
+
+    internal void Drop()
+    {
+        Interlocked.Increment(ref _droppedTotal);
+        _dropped.Add(1);
+    }
+
+    internal void SaveFailed() => Interlocked.Increment(ref _saveFailures);
+
+    internal void Delivered(string channel) => Outcome(channel, "delivered");
+    internal void Failed(string channel) => Outcome(channel, "failed");
+    internal void ChannelDropped(string channel) => Outcome(channel, "dropped");
+    internal void Silenced(string channel) => Outcome(channel, "silenced");
+
+    private void Outcome(string channel, string outcome)
+    {
+        _byChannel.AddOrUpdate($"{channel}/{outcome}", 1, (_, v) => v + 1);
+        _channel.Add(1, new KeyValuePair<string, object?>("channel", channel), new KeyValuePair<string, object?>("outcome", outcome));
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,371 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Telemetry.Alerting.Engine;
+using Telemetry.Alerting.Notifications;
+using Telemetry.Alerting.Registry;
+using Telemetry.Alerting.Rules;
+using Telemetry.Alerting.State;
+using Telemetry.Contracts;
+using Telemetry.Contracts.Alerts;
+
+namespace Telemetry.Alerting;
+
+/// <summary>The ingestion hot path's door into alerting.</summary>
+public interface IAlertPipeline
+{
+    /// <summary>
+    /// Queues one message's readings of one sensor for evaluation, in the order posted. Returns at once while the
+    /// queue has room; when full it waits up to <c>Telemetry:Alerts:PostTimeout</c> (backpressure: the caller holds
+    /// its broker acknowledgement meanwhile), then drops, counts and logs the message and returns false. The readings
+    /// are copied: the caller may reuse them.
+    /// </summary>
+    bool Post(SensorAddress sensor, IReadOnlyList<Reading> readings);
+
+    /// <summary><see cref="Post"/> without blocking a thread while the queue is full.</summary>
+    ValueTask<bool> PostAsync(SensorAddress sensor, IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What people do with alerts: look, acknowledge, silence (HTTP API, MQTT <c>alerts/ack/…</c>).</summary>
+public interface IAlertService
+{
+    IReadOnlyList<ActiveAlert> ActiveAlerts();
+
+    Task<AckResult> AcknowledgeAsync(string alertId, string by, string? note, CancellationToken cancellationToken = default);
+
+    IReadOnlyList<Silence> Silences();
+
+    Task<Silence> AddSilenceAsync(Silence silence, CancellationToken cancellationToken = default);
+
+    Task<Silence?> ExpireSilenceAsync(string id, CancellationToken cancellationToken = default);
+
+    Task<bool> DeleteSilenceAsync(string id, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// The alert service: one loop evaluates queued readings in order, lets the clock act every <c>TickInterval</c>,
+/// saves the state (before dispatching, so a crash never re-raises) and hands each event to every channel's own queue.
+/// </summary>
+internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertService
+{
+    private const int MaxBatch = 1024;
+
+    private readonly AlertingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AlertService> _logger;
+    private readonly AlertMetrics _metrics;
+    private readonly Channel<(SensorAddress Sensor, Reading[] Readings)> _queue;
+    private readonly AlertEngine _engine;
+    private readonly Lock _engineLock = new();
+    private readonly SemaphoreSlim _saveLock = new(1, 1);
+    private readonly SilenceStore _silences = new();
+    private readonly List<ChannelWorker> _workers = [];
+    private readonly CancellationTokenSource _channelsStop = new();
+    private bool _windowsDirty;
+    private long _lastSaveMs;
+    private long _lastFullLogMs = long.MinValue;
+
+    public AlertService(IOptions<AlertingOptions> options, IOptions<AlertRules> rules, SensorRegistry registry, TimeProvider time,
+        ILoggerFactory loggers, AlertMetrics metrics, IHttpClientFactory http, IEnumerable<IAlertChannel> extraChannels, IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(loggers);
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(services);
+        _options = options.Value;
+        _time = time;
+        _metrics = metrics;
+        _logger = loggers.CreateLogger<AlertService>();
+        _queue = Channel.CreateBounded<(SensorAddress, Reading[])>(new BoundedChannelOptions(_options.QueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+        });
+        var restored = Restore();
+        _engine = AlertEngine.Create(rules.Value, registry, time, _options.MaxHold, restored?.Engine);
+
+        var channels = new List<IAlertChannel> { new LogAlertChannel(loggers.CreateLogger<LogAlertChannel>()) };
+        if (services.GetService<IMqttPublisher>() is { } publisher)
+        {
+            channels.Add(new MqttAlertChannel(publisher, _options.TopicRoot));
+        }
+        if (services.GetService<IAlertPointWriter>() is { } writer)
+        {
+            channels.Add(new InfluxAlertChannel(writer));
+        }
+        for (var i = 0; i < _options.Webhooks.Count; i++)
+        {
+            channels.Add(new WebhookAlertChannel(() => http.CreateClient(HttpClientName), _options.Webhooks[i], time, _logger, i));
+        }
+        if (!string.IsNullOrWhiteSpace(_options.Email.Host))
+        {
+            channels.Add(new EmailAlertChannel(_options.Email, time, _logger));
+        }
+        channels.AddRange(extraChannels);
+        foreach (var c in channels)
+        {
+            _workers.Add(new ChannelWorker(c, _options.ChannelQueueCapacity, _logger, metrics));
+        }
+    }
+
+    internal const string HttpClientName = "Telemetry.Alerting.Webhook";
+
+    /// <summary>The channels events go to, by name (log, mqtt, influxdb, webhook-0…, email, …).</summary>
+    public IReadOnlyList<string> ChannelNames => _workers.Select(w => w.Channel.Name).ToList();
+
+    public bool Post(SensorAddress sensor, IReadOnlyList<Reading> readings)
+    {
+        var item = (sensor, Copy(readings));
+        if (_queue.Writer.TryWrite(item))
+        {
+            return true;
+        }
+        return WaitForRoomAsync(item, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    }
+
+    public ValueTask<bool> PostAsync(SensorAddress sensor, IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default)
+    {
+        var item = (sensor, Copy(readings));
+        return _queue.Writer.TryWrite(item) ? ValueTask.FromResult(true) : WaitForRoomAsync(item, cancellationToken);
+    }
+
+    private async ValueTask<bool> WaitForRoomAsync((SensorAddress Sensor, Reading[] Readings) item, CancellationToken cancellationToken)
+    {
+        // A safety system should rather slow ingestion down (the broker holds the messages) than skip evaluation.
+        _metrics.Full();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (now - Interlocked.Read(ref _lastFullLogMs) > 10_000)
+        {
+            Interlocked.Exchange(ref _lastFullLogMs, now);
+            Log.QueueFull(_logger, _options.PostTimeout.TotalMilliseconds);
+        }
+        using var timeout = new CancellationTokenSource(_options.PostTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        try
+        {
+            await _queue.Writer.WriteAsync(item, linked.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            _metrics.Drop();
+            Log.QueueDropped(_logger, _options.PostTimeout.TotalMilliseconds, item.Sensor.Key, _metrics.Dropped);
+            return false;
+        }
+    }
+
+    public IReadOnlyList<ActiveAlert> ActiveAlerts()
+    {
+        lock (_engineLock)
+        {
+            return _engine.ActiveAlerts();
+        }
+    }
+
+    public async Task<AckResult> AcknowledgeAsync(string alertId, string by, string? note, CancellationToken cancellationToken = default)
+    {
+        var events = new List<AlertEvent>();
+        AckResult result;
+        lock (_engineLock)
+        {
+            result = _engine.Acknowledge(alertId, by, note, events);
+        }
+        if (result == AckResult.Acknowledged)
+        {
+            Log.Acknowledged(_logger, alertId, by);
+            await SaveAsync(force: true);
+            Dispatch(events);
+        }
+        return result;
+    }
+
+    public IReadOnlyList<Silence> Silences() => _silences.List();
+
+    public async Task<Silence> AddSilenceAsync(Silence silence, CancellationToken cancellationToken = default)
+    {
+        _silences.Add(silence);
+        await SaveAsync(force: true);
+        return silence;
+    }
+
+    public async Task<Silence?> ExpireSilenceAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var s = _silences.Expire(id, _time.GetUtcNow());
+        if (s is not null)
+        {
+            await SaveAsync(force: true);
+        }
+        return s;
+    }
+
+    public async Task<bool> DeleteSilenceAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var deleted = _silences.Delete(id);
+        if (deleted)
+        {
+            await SaveAsync(force: true);
+        }
+        return deleted;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        foreach (var w in _workers)
+        {
+            // Channels get their own token: on shutdown they may still deliver the last events (bounded below).
+            w.Start(_channelsStop.Token);
+        }
+        Task<bool>? read = null;
+        var tick = Task.Delay(_options.TickInterval, _time, stoppingToken);
+        var events = new List<AlertEvent>();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            read ??= _queue.Reader.WaitToReadAsync(stoppingToken).AsTask();
+            await Task.WhenAny(read, tick);
+            if (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            if (read.IsCompleted)
+            {
+                read = null;
+                Drain(events);
+            }
+            if (tick.IsCompleted)
+            {
+                tick = Task.Delay(_options.TickInterval, _time, stoppingToken);
+                lock (_engineLock)
+                {
+                    _engine.Tick(events);
+                }
+            }
+            await SaveAsync(force: events.Count > 0);
+            Dispatch(events);
+            events.Clear();
+        }
+        // Shutting down: evaluate what was already queued, save, and give the channels a moment to deliver.
+        Drain(events);
+        await SaveAsync(force: true);
+        Dispatch(events);
+        await Task.WhenAll(_workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(5))));
+        await _channelsStop.CancelAsync();
+    }
+
+    private void Drain(List<AlertEvent> events)
+    {
+        lock (_engineLock)
+        {
+            for (var n = 0; n < MaxBatch && _queue.Reader.TryRead(out var item); n++)
+            {
+                _engine.Evaluate(item.Sensor, item.Readings, events);
+                _windowsDirty = true;
+            }
+        }
+    }
+
+    private void Dispatch(List<AlertEvent> events)
+    {
+        if (events.Count == 0)
+        {
+            return;
+        }
+        _metrics.Emitted(events.Count);
+        var now = _time.GetUtcNow();
+        foreach (var e in events)
+        {
+            foreach (var w in _workers)
+            {
+                if (w.Channel.HonoursSilences && _silences.IsSilenced(e, now))
+                {
+                    _metrics.Silenced(w.Channel.Name);
+                    continue;
+                }
+                w.Enqueue(e);
+            }
+        }
+    }
+
+    /// <summary>Saves now when <paramref name="force"/> (a transition, acknowledgement or silence), else at most every SaveInterval.</summary>
+    private async Task SaveAsync(bool force)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (!force && (!_windowsDirty || now - _lastSaveMs < (long)_options.SaveInterval.TotalMilliseconds))
+        {
+            return;
+        }
+        await _saveLock.WaitAsync();
+        try
+        {
+            byte[] bytes;
+            lock (_engineLock)
+            {
+                bytes = StateFile.Serialize(new PersistedState { Engine = _engine.State, Silences = _silences.List().ToList() });
+                _windowsDirty = false;
+            }
+            StateFile.Save(_options.StateFile, bytes);
+            _lastSaveMs = now;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _metrics.SaveFailed();
+            Log.SaveFailed(_logger, ex, _options.StateFile);
+        }
+        finally
+        {
+            _saveLock.Release();
+        }
+    }
+
+    private PersistedState? Restore()
+    {
+        var path = _options.StateFile;
+        try
+        {
+            var state = StateFile.Load(path);
+            if (state is not null)
+            {
+                _silences.Restore(state.Silences, _time.GetUtcNow());
+                Log.StateRestored(_logger, path, state.Engine.Sensors.Count,
+                    state.Engine.Sensors.Sum(s => s.Rules.Values.Count(r => r.Level != AlertLevel.Normal)), state.Silences.Count);
+            }
+            return state;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            // Refusing to start would leave the tunnels without any alerting; starting empty may raise active alerts
+            // again, which is the lesser harm. The unreadable file is kept for a person to look at.
+            var moved = $"{path}.unreadable-{_time.GetUtcNow().ToUnixTimeSeconds()}";
+            File.Move(path, moved, overwrite: true);
+            Log.StateUnreadable(_logger, ex, path, moved);
+            return null;
+        }
+    }
+
+    private static Reading[] Copy(IReadOnlyList<Reading> readings)
+    {
+        ArgumentNullException.ThrowIfNull(readings);
+        var copy = new Reading[readings.Count];
+        for (var i = 0; i < copy.Length; i++)
+        {
+            var r = readings[i];
+            var c = new Reading { TimestampMs = r.TimestampMs, Seq = r.Seq, TimestampFromReceipt = r.TimestampFromReceipt };
+            foreach (var (field, value) in r.Fields())
+            {
+                c.Set(field, value);
+            }
+            copy[i] = c;
+        }
+        return copy;
+    }
+
+    public override void Dispose()
+    {
+        _saveLock.Dispose();
+        _channelsStop.Dispose();
+        base.Dispose();
+    }
+}

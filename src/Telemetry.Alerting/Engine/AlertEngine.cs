@@ -1,0 +1,597 @@
+using System.Text.Json;
+using Telemetry.Alerting.Registry;
+using Telemetry.Alerting.Rules;
+using Telemetry.Contracts;
+using Telemetry.Contracts.Alerts;
+
+namespace Telemetry.Alerting.Engine;
+
+/// <summary>
+/// The SPEC §7 engine. Live state advances only with readings newer than the sensor's newest (equal ones are
+/// duplicates); older readings are a backlog, evaluated on a scratch copy so that a dangerous episode inside it is
+/// reported (flagged <c>backlog</c>) without touching the live state. docs/alerting.md states the semantics.
+/// </summary>
+public sealed class AlertEngine : IAlertEngine
+{
+    private const int MaxEpisodes = 16;
+
+    private readonly Func<SensorAddress, SensorProfile> _profiles;
+    private readonly TimeProvider _time;
+    private readonly long _maxHoldMs;
+    private readonly AlertEngineState _state;
+    private readonly Dictionary<string, SensorState> _sensors = new(StringComparer.Ordinal);
+
+    /// <param name="profiles">The rules (and strain baseline) of a sensor; called once per sensor per engine.</param>
+    /// <param name="time">The clock: stale, <c>for</c>, windows and repeat run on it.</param>
+    /// <param name="maxHold">How long a reading's value stands for the time after it, when no newer one comes.</param>
+    /// <param name="state">Restored memory (the engine takes ownership), or null to start empty.</param>
+    public AlertEngine(Func<SensorAddress, SensorProfile> profiles, TimeProvider time, TimeSpan maxHold, AlertEngineState? state = null)
+    {
+        ArgumentNullException.ThrowIfNull(profiles);
+        ArgumentNullException.ThrowIfNull(time);
+        _profiles = profiles;
+        _time = time;
+        _maxHoldMs = (long)maxHold.TotalMilliseconds;
+        _state = state ?? new AlertEngineState();
+        var now = NowMs;
+        foreach (var s in _state.Sensors)
+        {
+            _sensors[Key(s.Site, s.Tunnel, s.Sensor)] = s;
+            // Silence while this service was down was not witnessed: a sensor gets its full `after` from restart before
+            // it counts as stale, so a restart does not raise a stale alert for every sensor at once.
+            s.LastSeenMs = Math.Max(s.LastSeenMs, now);
+        }
+    }
+
+    /// <summary>An engine over a rule table and a registry (the usual wiring).</summary>
+    public static AlertEngine Create(AlertRules rules, SensorRegistry registry, TimeProvider time, TimeSpan maxHold, AlertEngineState? state = null)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(registry);
+        return new AlertEngine(a =>
+        {
+            var baseline = registry.TryGet(a.Site, a.Tunnel, a.Sensor, out var e) ? e.Baseline : 0;
+            return new SensorProfile(registry.RulesFor(a, rules.Rules), baseline);
+        }, time, maxHold, state);
+    }
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public void Evaluate(SensorAddress sensor, IReadOnlyList<Reading> readings, ICollection<AlertEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(sensor);
+        ArgumentNullException.ThrowIfNull(readings);
+        ArgumentNullException.ThrowIfNull(events);
+        if (readings.Count == 0)
+        {
+            return;
+        }
+        var s = SensorFor(sensor, events);
+        var profile = s.Profile!;
+        var now = NowMs;
+
+        // The batch in time order; equal timestamps keep the first (a duplicate inside one array is still a duplicate).
+        var ordered = readings.Where(r => r.HasAnyField).OrderBy(r => r.TimestampMs).ToList();
+        var backlog = new List<Reading>();
+        var live = new List<Reading>();
+        long? previous = null;
+        foreach (var r in ordered)
+        {
+            if (r.TimestampMs == previous || r.TimestampMs == s.NewestMs)
+            {
+                continue;
+            }
+            previous = r.TimestampMs;
+            (r.TimestampMs < s.NewestMs ? backlog : live).Add(r);
+        }
+        if (ordered.Count > 0)
+        {
+            ClearStale(s, profile, Math.Max(ordered[^1].TimestampMs, s.NewestMs), now, events);
+            s.LastSeenMs = Math.Max(s.LastSeenMs, now);
+        }
+        if (backlog.Count > 0)
+        {
+            EvaluateBacklog(s, profile, backlog, now, events);
+        }
+        foreach (var r in live)
+        {
+            var t = r.TimestampMs;
+            s.NewestMs = t;
+            foreach (var rule in profile.Rules)
+            {
+                if (rule.Type == RuleType.Stale || !TryInput(rule, s, r, profile.Baseline, out var field, out var v))
+                {
+                    continue;
+                }
+                var st = StateFor(s, rule);
+                if (Feed(rule, st, t, v) is { } m)
+                {
+                    Step(s, rule, field, profile.Baseline, st, m, t, t, now, backlog: false, events);
+                }
+            }
+        }
+    }
+
+    public void Tick(ICollection<AlertEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var now = NowMs;
+        foreach (var s in _sensors.Values)
+        {
+            var profile = EnsureProfile(s, s.Address ?? Address(s), events);
+            // The clock moves a sensor's windows only while its last value still holds; after that they wait for data
+            // (and `stale` says the sensor is silent): an alert is never cleared, nor raised, by silence alone.
+            var at = Math.Max(s.NewestMs, Math.Min(now, s.NewestMs + _maxHoldMs));
+            foreach (var rule in profile.Rules)
+            {
+                if (rule.Type == RuleType.Stale)
+                {
+                    TickStale(s, rule, now, events);
+                    continue;
+                }
+                if (!s.Rules.TryGetValue(rule.Id, out var st))
+                {
+                    continue;
+                }
+                var field = FieldOf(rule, s);
+                double? m = rule.Type switch
+                {
+                    RuleType.Average => st.Average?.Mean(at, _maxHoldMs),
+                    RuleType.Rate => st.Rate?.PerHour(at),
+                    _ => null,
+                };
+                if (m is { } metric)
+                {
+                    st.LastMetric = metric;
+                    Step(s, rule, field, profile.Baseline, st, metric, at, at, now, backlog: false, events);
+                }
+                else if (rule.Type == RuleType.Threshold && rule.For is { } f && f > TimeSpan.Zero && st.LastMetric is { } last)
+                {
+                    // A pending `for` completes on the clock, with the last value, if that value still holds then.
+                    var target = Target(rule, st, last, at);
+                    if (target > st.Level)
+                    {
+                        var since = (target == AlertLevel.Red ? st.RedPendingMs : st.AmberPendingMs)!.Value;
+                        Transition(s, rule, field, profile.Baseline, st, target, last, since + (long)f.TotalMilliseconds, now, backlog: false, events);
+                    }
+                }
+                Repeat(s, rule, st, now, events);
+            }
+        }
+    }
+
+    public AckResult Acknowledge(string alertId, string by, string? note, ICollection<AlertEvent> events)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(alertId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(by);
+        ArgumentNullException.ThrowIfNull(events);
+        var cut = alertId.LastIndexOf('/');
+        if (cut <= 0 || !_sensors.TryGetValue(alertId[..cut], out var s) || !s.Rules.TryGetValue(alertId[(cut + 1)..], out var st) || st.Level == AlertLevel.Normal)
+        {
+            return AckResult.NotFound;
+        }
+        if (st.AckBy is not null)
+        {
+            return AckResult.AlreadyAcknowledged;
+        }
+        var now = NowMs;
+        st.AckBy = by;
+        st.AckNote = note;
+        st.AckMs = now;
+        var rule = s.Profile?.Rules.FirstOrDefault(r => r.Id == alertId[(cut + 1)..]);
+        events.Add(Event(s, alertId[(cut + 1)..], rule?.Field ?? "", AlertState.Acknowledged, st.Level, st.Level, st.Value, st.Threshold, now,
+            Messages.Acknowledged(by, note), backlog: false) with { AcknowledgedBy = by, Note = note });
+        return AckResult.Acknowledged;
+    }
+
+    public IReadOnlyList<ActiveAlert> ActiveAlerts()
+    {
+        var list = new List<ActiveAlert>();
+        foreach (var s in _sensors.Values)
+        {
+            foreach (var (id, st) in s.Rules)
+            {
+                if (st.Level == AlertLevel.Normal)
+                {
+                    continue;
+                }
+                list.Add(new ActiveAlert
+                {
+                    AlertId = $"{Key(s.Site, s.Tunnel, s.Sensor)}/{id}",
+                    Site = s.Site,
+                    Tunnel = s.Tunnel,
+                    Sensor = s.Sensor,
+                    Kind = s.Kind,
+                    Rule = id,
+                    Level = Messages.Level(st.Level),
+                    State = st.LastState,
+                    Since = DateTimeOffset.FromUnixTimeMilliseconds(st.SinceMs),
+                    Value = st.Value,
+                    Threshold = st.Threshold,
+                    Message = st.Message,
+                    AcknowledgedBy = st.AckBy,
+                    AcknowledgedAt = st.AckMs is { } a ? DateTimeOffset.FromUnixTimeMilliseconds(a) : null,
+                    Note = st.AckNote,
+                });
+            }
+        }
+        return list.OrderBy(a => a.AlertId, StringComparer.Ordinal).ToList();
+    }
+
+    public AlertEngineState Snapshot() =>
+        JsonSerializer.Deserialize<AlertEngineState>(JsonSerializer.SerializeToUtf8Bytes(_state, StateJson.Options), StateJson.Options)!;
+
+    /// <summary>The engine's memory serialized (cheaper than <see cref="Snapshot"/> when the bytes are what is wanted).</summary>
+    public byte[] SerializeState() => JsonSerializer.SerializeToUtf8Bytes(_state, StateJson.Options);
+
+    /// <summary>The live memory, for a caller that serializes it under its own lock.</summary>
+    internal AlertEngineState State => _state;
+
+    private SensorState SensorFor(SensorAddress a, ICollection<AlertEvent> events)
+    {
+        var key = a.Key;
+        if (!_sensors.TryGetValue(key, out var s))
+        {
+            s = new SensorState { Site = a.Site, Tunnel = a.Tunnel, Kind = a.Kind.Name(), Sensor = a.Sensor, LastSeenMs = NowMs };
+            _sensors[key] = s;
+            _state.Sensors.Add(s);
+        }
+        EnsureProfile(s, a, events);
+        return s;
+    }
+
+    private SensorProfile EnsureProfile(SensorState s, SensorAddress a, ICollection<AlertEvent> events)
+    {
+        if (s.Profile is null)
+        {
+            s.Address = a;
+            s.Profile = _profiles(a);
+            Reconcile(s, events);
+        }
+        return s.Profile;
+    }
+
+    // Rules may change between runs: state of a rule that no longer applies goes, and an alert it held is cleared so
+    // that no retained MQTT message outlives it.
+    private void Reconcile(SensorState s, ICollection<AlertEvent> events)
+    {
+        var now = NowMs;
+        foreach (var id in s.Rules.Keys.ToList())
+        {
+            var rule = s.Profile!.Rules.FirstOrDefault(r => r.Id == id);
+            var st = s.Rules[id];
+            if (rule is null)
+            {
+                if (st.Level != AlertLevel.Normal)
+                {
+                    events.Add(Event(s, id, "", AlertState.Cleared, AlertLevel.Normal, st.Level, st.Value, st.Threshold, now,
+                        $"Rule {id} no longer applies to this sensor", backlog: false));
+                }
+                s.Rules.Remove(id);
+                continue;
+            }
+            if (st.Average is { } avg && rule.Window is { } w && avg.WindowMs != (long)w.TotalMilliseconds)
+            {
+                st.Average = null;
+            }
+            if (st.Rate is { } rate && rule.Window is { } rw && rate.WindowMs != (long)rw.TotalMilliseconds)
+            {
+                st.Rate = null;
+            }
+        }
+    }
+
+    private void EvaluateBacklog(SensorState s, SensorProfile profile, List<Reading> backlog, long now, ICollection<AlertEvent> events)
+    {
+        foreach (var rule in profile.Rules)
+        {
+            if (rule.Type == RuleType.Stale)
+            {
+                continue;
+            }
+            var scratch = new RuleState();
+            var found = new List<AlertEvent>();
+            var field = FieldOf(rule, s);
+            foreach (var r in backlog)
+            {
+                if (TryInput(rule, s, r, profile.Baseline, out _, out var v) && Feed(rule, scratch, r.TimestampMs, v) is { } m)
+                {
+                    Step(s, rule, field, profile.Baseline, scratch, m, r.TimestampMs, r.TimestampMs, now, backlog: true, found);
+                }
+            }
+            if (found.Count == 0)
+            {
+                continue;
+            }
+            var live = StateFor(s, rule);
+            var end = backlog[^1].TimestampMs;
+            // Group into episodes (raised … cleared) and report each one no earlier report overlaps: a replayed backlog,
+            // or a stretch the live state already judged, stays quiet.
+            var group = new List<AlertEvent>();
+            foreach (var e in found)
+            {
+                if (e.State == AlertState.Raised && group.Count > 0)
+                {
+                    Flush(group, end);
+                }
+                group.Add(e);
+                if (e.State == AlertState.Cleared)
+                {
+                    Flush(group, end);
+                }
+            }
+            Flush(group, end);
+
+            void Flush(List<AlertEvent> g, long backlogEnd)
+            {
+                if (g.Count == 0)
+                {
+                    return;
+                }
+                var from = g[0].Ts.ToUnixTimeMilliseconds();
+                var to = g[^1].State == AlertState.Cleared ? g[^1].Ts.ToUnixTimeMilliseconds() : backlogEnd;
+                if (!live.Episodes.Any(x => x.FromMs <= to && from <= (x.ToMs ?? long.MaxValue)))
+                {
+                    foreach (var e in g)
+                    {
+                        events.Add(e);
+                    }
+                    AddEpisode(live, new Episode { FromMs = from, ToMs = to });
+                }
+                g.Clear();
+            }
+        }
+    }
+
+    private double? Feed(RuleDefinition rule, RuleState st, long t, double v)
+    {
+        switch (rule.Type)
+        {
+            case RuleType.Average:
+                var avg = st.Average ??= AverageWindow.For(rule.Window!.Value);
+                avg.Add(t, v, _maxHoldMs);
+                return st.LastMetric = avg.Mean(t, _maxHoldMs);
+            case RuleType.Rate:
+                var rate = st.Rate ??= RateWindow.For(rule.Window!.Value);
+                rate.Add(t, v);
+                var perHour = rate.PerHour(t);
+                if (perHour is not null)
+                {
+                    st.LastMetric = perHour;
+                }
+                return perHour;
+            default:
+                return st.LastMetric = v;
+        }
+    }
+
+    private static void Step(SensorState s, RuleDefinition rule, Field field, double baseline, RuleState st, double m, long t, long at, long now, bool backlog, ICollection<AlertEvent> events)
+    {
+        UpdatePending(rule, st, m, t);
+        var target = Target(rule, st, m, at);
+        if (target != st.Level)
+        {
+            Transition(s, rule, field, baseline, st, target, m, t, now, backlog, events);
+        }
+    }
+
+    private static void UpdatePending(RuleDefinition rule, RuleState st, double m, long t)
+    {
+        st.AmberPendingMs = rule.Amber is { } a && Exceeds(rule, m, a) ? st.AmberPendingMs ?? t : null;
+        st.RedPendingMs = rule.Red is { } r && Exceeds(rule, m, r) ? st.RedPendingMs ?? t : null;
+    }
+
+    /// <summary>The level a rule should be at: up only once held for <c>for</c>; down only once past level ∓ hysteresis.</summary>
+    private static AlertLevel Target(RuleDefinition rule, RuleState st, double m, long at)
+    {
+        var hold = (long)(rule.For ?? TimeSpan.Zero).TotalMilliseconds;
+        var up = AlertLevel.Normal;
+        if (rule.Amber is not null && st.AmberPendingMs is { } ap && at - ap >= hold)
+        {
+            up = AlertLevel.Amber;
+        }
+        if (rule.Red is not null && st.RedPendingMs is { } rp && at - rp >= hold)
+        {
+            up = AlertLevel.Red;
+        }
+        if (up >= st.Level || st.Level == AlertLevel.Normal)
+        {
+            return up;
+        }
+        if (LevelValue(rule, st.Level) is { } current && StillIn(rule, m, current))
+        {
+            return st.Level;
+        }
+        return st.Level == AlertLevel.Red && rule.Amber is { } amber && StillIn(rule, m, amber) ? AlertLevel.Amber : up;
+    }
+
+    // "At the level" counts as reaching it: a detector alarms at its set point.
+    private static bool Exceeds(RuleDefinition rule, double m, double level) => rule.Direction switch
+    {
+        RuleDirection.Below => m <= level,
+        RuleDirection.Abs => Math.Abs(m) >= level,
+        _ => m >= level,
+    };
+
+    private static bool StillIn(RuleDefinition rule, double m, double level)
+    {
+        var h = rule.HysteresisFor(level);
+        return rule.Direction switch
+        {
+            RuleDirection.Below => m <= level + h,
+            RuleDirection.Abs => Math.Abs(m) >= level - h,
+            _ => m >= level - h,
+        };
+    }
+
+    private static double? LevelValue(RuleDefinition rule, AlertLevel level) => level switch
+    {
+        AlertLevel.Amber => rule.Amber,
+        AlertLevel.Red => rule.Red,
+        _ => null,
+    };
+
+    private static void Transition(SensorState s, RuleDefinition rule, Field field, double baseline, RuleState st, AlertLevel target, double m, long t, long now, bool backlog, ICollection<AlertEvent> events)
+    {
+        var previous = st.Level;
+        var state = previous == AlertLevel.Normal ? AlertState.Raised
+            : target == AlertLevel.Normal ? AlertState.Cleared
+            : target > previous ? AlertState.Escalated
+            : AlertState.Deescalated;
+        var threshold = (target > previous ? LevelValue(rule, target) : LevelValue(rule, previous)) ?? double.NaN;
+        var message = Messages.Transition(rule, field, baseline, previous, target, m, threshold);
+        st.Level = target;
+        st.LastState = state;
+        st.Value = m;
+        st.Threshold = threshold;
+        st.Message = message;
+        switch (state)
+        {
+            case AlertState.Raised:
+                st.SinceMs = t;
+                AddEpisode(st, new Episode { FromMs = t });
+                break;
+            case AlertState.Escalated:
+                // Red is a new call to act: an acknowledgement of amber does not cover it.
+                (st.AckBy, st.AckNote, st.AckMs) = (null, null, null);
+                break;
+            case AlertState.Cleared:
+                (st.AckBy, st.AckNote, st.AckMs) = (null, null, null);
+                if (st.Episodes.Count > 0 && st.Episodes[^1].ToMs is null)
+                {
+                    st.Episodes[^1].ToMs = t;
+                }
+                break;
+        }
+        st.LastNotifiedMs = now;
+        events.Add(Event(s, rule.Id, rule.Field, state, target, previous, m, threshold, t, message, backlog));
+    }
+
+    private static void ClearStale(SensorState s, SensorProfile profile, long t, long now, ICollection<AlertEvent> events)
+    {
+        foreach (var rule in profile.Rules)
+        {
+            if (rule.Type == RuleType.Stale && s.Rules.TryGetValue(rule.Id, out var st) && st.Level != AlertLevel.Normal)
+            {
+                var silent = now - s.LastSeenMs;
+                st.Level = AlertLevel.Normal;
+                st.LastState = AlertState.Cleared;
+                (st.AckBy, st.AckNote, st.AckMs) = (null, null, null);
+                events.Add(Event(s, rule.Id, "", AlertState.Cleared, AlertLevel.Normal, AlertLevel.Amber, silent / 1000.0,
+                    rule.After!.Value.TotalSeconds, t, Messages.Fresh(s.Sensor, silent), backlog: false));
+            }
+        }
+    }
+
+    private static void TickStale(SensorState s, RuleDefinition rule, long now, ICollection<AlertEvent> events)
+    {
+        var after = rule.After!.Value;
+        var st = StateFor(s, rule);
+        if (st.Level != AlertLevel.Normal || now - s.LastSeenMs <= (long)after.TotalMilliseconds)
+        {
+            return;
+        }
+        st.Level = AlertLevel.Amber;
+        st.LastState = AlertState.Raised;
+        st.SinceMs = now;
+        st.Value = (now - s.LastSeenMs) / 1000.0;
+        st.Threshold = after.TotalSeconds;
+        st.Message = Messages.Stale(s.Sensor, after, s.LastSeenMs);
+        st.LastNotifiedMs = now;
+        events.Add(Event(s, rule.Id, "", AlertState.Raised, AlertLevel.Amber, AlertLevel.Normal, st.Value, st.Threshold, now, st.Message, backlog: false));
+    }
+
+    private static void Repeat(SensorState s, RuleDefinition rule, RuleState st, long now, ICollection<AlertEvent> events)
+    {
+        var every = (long)(rule.Repeat ?? RuleDefinition.DefaultRepeat).TotalMilliseconds;
+        if (st.Level != AlertLevel.Red || st.AckBy is not null || now - st.LastNotifiedMs < every)
+        {
+            return;
+        }
+        st.LastNotifiedMs = now;
+        events.Add(Event(s, rule.Id, rule.Field, st.LastState, st.Level, st.LastState == AlertState.Raised ? AlertLevel.Normal : AlertLevel.Amber,
+            st.Value, st.Threshold, now, "Unacknowledged: " + st.Message, backlog: false) with { Repeat = true });
+    }
+
+    private static bool TryInput(RuleDefinition rule, SensorState s, Reading r, double baseline, out Field field, out double value)
+    {
+        field = FieldOf(rule, s);
+        if (!r.TryGet(field, out value))
+        {
+            return false;
+        }
+        if (field == Field.Microstrain)
+        {
+            value -= baseline;
+        }
+        return true;
+    }
+
+    private static Field FieldOf(RuleDefinition rule, SensorState s)
+    {
+        var kind = KindOf(s);
+        foreach (var spec in FieldCatalogue.StoredFor(kind))
+        {
+            if (spec.Name == rule.Field)
+            {
+                return spec.Id;
+            }
+        }
+        return Field.BatteryV;
+    }
+
+    private static RuleState StateFor(SensorState s, RuleDefinition rule)
+    {
+        if (!s.Rules.TryGetValue(rule.Id, out var st))
+        {
+            st = new RuleState();
+            s.Rules[rule.Id] = st;
+        }
+        return st;
+    }
+
+    private static void AddEpisode(RuleState st, Episode e)
+    {
+        st.Episodes.Add(e);
+        if (st.Episodes.Count > MaxEpisodes)
+        {
+            st.Episodes.RemoveRange(0, st.Episodes.Count - MaxEpisodes);
+        }
+    }
+
+    private static AlertEvent Event(SensorState s, string rule, string field, AlertState state, AlertLevel level, AlertLevel previous, double? value, double? threshold, long t, string message, bool backlog) => new()
+    {
+        AlertId = $"{Key(s.Site, s.Tunnel, s.Sensor)}/{rule}",
+        Site = s.Site,
+        Tunnel = s.Tunnel,
+        Sensor = s.Sensor,
+        Kind = s.Kind,
+        Rule = rule,
+        Field = field,
+        State = state,
+        Level = Messages.Level(level),
+        PreviousLevel = Messages.Level(previous),
+        Value = value,
+        Threshold = threshold is { } th && double.IsFinite(th) ? th : null,
+        Ts = DateTimeOffset.FromUnixTimeMilliseconds(t),
+        Message = message,
+        Backlog = backlog,
+    };
+
+    private static SensorAddress Address(SensorState s) => new(s.Site, s.Tunnel, KindOf(s), s.Sensor);
+
+    // State files are written by this engine from validated addresses, so the kind always parses.
+    private static SensorKind KindOf(SensorState s) =>
+        SensorKinds.TryParse(s.Kind, out var kind) ? kind : throw new InvalidDataException($"alert state: unknown kind '{s.Kind}'");
+
+    private static string Key(string site, string tunnel, string sensor) => $"{site}/{tunnel}/{sensor}";
+}
+
+internal static class StateJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+}

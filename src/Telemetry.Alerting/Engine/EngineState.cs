@@ -1,0 +1,73 @@
+using System.Text.Json.Serialization;
+using Telemetry.Contracts.Alerts;
+
+namespace Telemetry.Alerting.Engine;
+
+// The engine's whole memory, as plain serializable data (SPEC §13: a value that can be saved and restored).
+// Short JSON names on the high-volume members keep state files small; the rest stay readable.
+
+/// <summary>Everything the engine remembers. Serialize it to persist; pass it to a new engine to continue.</summary>
+public sealed class AlertEngineState
+{
+    public int Version { get; set; } = 1;
+    public List<SensorState> Sensors { get; set; } = [];
+}
+
+public sealed class SensorState
+{
+    public required string Site { get; set; }
+    public required string Tunnel { get; set; }
+    public required string Kind { get; set; }
+    public required string Sensor { get; set; }
+
+    /// <summary>The newest reading time evaluated live (Unix ms); older readings are a backlog, equal ones duplicates.</summary>
+    public long NewestMs { get; set; } = long.MinValue;
+
+    /// <summary>Clock time (Unix ms) a reading last arrived: what <c>stale</c> measures.</summary>
+    public long LastSeenMs { get; set; }
+
+    public Dictionary<string, RuleState> Rules { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonIgnore] internal Telemetry.Contracts.SensorAddress? Address { get; set; }
+    [JsonIgnore] internal SensorProfile? Profile { get; set; }
+}
+
+public sealed class RuleState
+{
+    public AlertLevel Level { get; set; }
+
+    /// <summary>The state of the last transition event (what a repeat re-sends).</summary>
+    public AlertState LastState { get; set; }
+    public long SinceMs { get; set; }
+    public double? Value { get; set; }
+    public double? Threshold { get; set; }
+    public string? Message { get; set; }
+
+    /// <summary>Reading time since which the value has been at or past amber / red: the start of a pending <c>for</c>.</summary>
+    public long? AmberPendingMs { get; set; }
+    public long? RedPendingMs { get; set; }
+
+    /// <summary>The last metric evaluated: what a clock-driven <c>for</c> fires with.</summary>
+    public double? LastMetric { get; set; }
+
+    /// <summary>Clock time of the last notification of this alert, for <c>repeat</c>.</summary>
+    public long LastNotifiedMs { get; set; }
+
+    public string? AckBy { get; set; }
+    public string? AckNote { get; set; }
+    public long? AckMs { get; set; }
+
+    public AverageWindow? Average { get; set; }
+    public RateWindow? Rate { get; set; }
+
+    /// <summary>Recent episodes (reading-time intervals), so a replayed backlog never reports one twice. Bounded.</summary>
+    public List<Episode> Episodes { get; set; } = [];
+}
+
+public sealed class Episode
+{
+    [JsonPropertyName("f")] public long FromMs { get; set; }
+
+    /// <summary>Null while the episode is still active.</summary>
+    [JsonPropertyName("t")] public long? ToMs { get; set; }
+}

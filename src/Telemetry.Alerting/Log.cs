@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Logging;
+using Telemetry.Contracts.Alerts;
+
+namespace Telemetry.Alerting;
+
+/// <summary>Log lines of the alerting area; event ids 4000-4099.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(4000, LogLevel.Information, "Alert {AlertId} {State} level={Level} previous={PreviousLevel} value={Value} threshold={Threshold} ts={Ts:O} backlog={Backlog} repeat={Repeat}: {Message}")]
+    public static partial void AlertEvent(ILogger logger, string alertId, AlertState state, string level, string? previousLevel, double? value, double? threshold, DateTimeOffset ts, bool backlog, bool repeat, string message);
+
+    [LoggerMessage(4001, LogLevel.Warning, "Alert engine queue is full: waiting up to {TimeoutMs} ms for room (the engine is behind ingestion)")]
+    public static partial void QueueFull(ILogger logger, double timeoutMs);
+
+    [LoggerMessage(4002, LogLevel.Error, "Alert engine queue stayed full for {TimeoutMs} ms: readings of {Sensor} were NOT evaluated for alerts ({Dropped} dropped so far)")]
+    public static partial void QueueDropped(ILogger logger, double timeoutMs, string sensor, long dropped);
+
+    [LoggerMessage(4003, LogLevel.Error, "Could not save the alert state to {Path}; will retry after the next change")]
+    public static partial void SaveFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(4004, LogLevel.Error, "The alert state file {Path} cannot be read; it was moved to {Moved} and alerting starts from an empty state")]
+    public static partial void StateUnreadable(ILogger logger, Exception exception, string path, string moved);
+
+    [LoggerMessage(4005, LogLevel.Information, "Alert state restored from {Path}: {Sensors} sensors, {Active} active alerts, {Silences} silences")]
+    public static partial void StateRestored(ILogger logger, string path, int sensors, int active, int silences);
+
+    [LoggerMessage(4010, LogLevel.Warning, "Alert channel {Channel} is behind: dropped the oldest queued event ({AlertId} {State})")]
+    public static partial void ChannelQueueFull(ILogger logger, string channel, string alertId, AlertState state);
+
+    [LoggerMessage(4011, LogLevel.Error, "Alert channel {Channel} failed to deliver {AlertId} {State}")]
+    public static partial void ChannelFailed(ILogger logger, Exception exception, string channel, string alertId, AlertState state);
+
+    [LoggerMessage(4012, LogLevel.Warning, "Alert channel {Channel} stopped before delivering {AlertId}")]
+    public static partial void ChannelStopped(ILogger logger, string channel, string alertId);
+
+    [LoggerMessage(4013, LogLevel.Warning, "Webhook {Channel}: delivery of {AlertId} failed (attempt {Attempt}: {Failure}); retrying in {DelaySeconds:0.#} s")]
+    public static partial void WebhookRetry(ILogger logger, string channel, string alertId, int attempt, string failure, double delaySeconds);
+
+    [LoggerMessage(4014, LogLevel.Warning, "E-mail of {AlertId} failed (attempt {Attempt}: {Failure}); retrying in {DelaySeconds:0.#} s")]
+    public static partial void EmailRetry(ILogger logger, string alertId, int attempt, string failure, double delaySeconds);
+
+    [LoggerMessage(4020, LogLevel.Warning, "Telemetry:Api:Key is not set: the mutating alert endpoints (acknowledge, silences) refuse every request with 401")]
+    public static partial void NoApiKey(ILogger logger);
+
+    [LoggerMessage(4021, LogLevel.Information, "Alert {AlertId} acknowledged by {By}")]
+    public static partial void Acknowledged(ILogger logger, string alertId, string by);
+}

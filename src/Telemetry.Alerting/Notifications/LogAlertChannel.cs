@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Logging;
+using Telemetry.Contracts.Alerts;
+
+namespace Telemetry.Alerting.Notifications;
+
+/// <summary>One structured log line per event (SPEC §7.4 channel 5).</summary>
+internal sealed class LogAlertChannel(ILogger<LogAlertChannel> logger) : IAlertChannel
+{
+    public string Name => "log";
+
+    public bool HonoursSilences => false;
+
+    public Task SendAsync(AlertEvent alert, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        Log.AlertEvent(logger, alert.AlertId, alert.State, alert.Level, alert.PreviousLevel, alert.Value, alert.Threshold, alert.Ts, alert.Backlog, alert.Repeat, alert.Message);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Hands every event to the ingestion service's InfluxDB writer (<c>alerts</c> measurement). Never silenced.</summary>
+internal sealed class InfluxAlertChannel(IAlertPointWriter writer) : IAlertChannel
+{
+    public string Name => "influxdb";
+
+    public bool HonoursSilences => false;
+
+    public async Task SendAsync(AlertEvent alert, CancellationToken cancellationToken) => await writer.WriteAsync(alert, cancellationToken);
+}

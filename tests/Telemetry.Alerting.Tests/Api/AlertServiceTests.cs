@@ -1,0 +1,219 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Telemetry.Alerting.Api;
+using Telemetry.Alerting.Notifications;
+using Telemetry.Alerting.State;
+using Telemetry.Alerting.Tests.Notifications;
+using Telemetry.Contracts;
+using Telemetry.Contracts.Alerts;
+using Telemetry.Testing;
+
+namespace Telemetry.Alerting.Tests.Api;
+
+public sealed class AlertServiceTests
+{
+    private static readonly SensorAddress Gas = new("kukes", "t03", SensorKind.Gas, "gas-0007");
+    private static readonly SensorAddress Other = new("kukes", "t03", SensorKind.Gas, "gas-0008");
+
+    private static Dictionary<string, string?> OnlyCoInstant() => DefaultRules.All.Where(r => r.Id != "co-instant")
+        .ToDictionary(r => $"Telemetry:Alerts:Rules:{r.Id}:Enabled", _ => (string?)"false");
+
+    [Fact]
+    public async Task Api_AcknowledgeNeedsTheKey_AndListsTheAcknowledgement()
+    {
+        using var dir = new TempDir("alerts-api");
+        var recording = new RecordingChannel();
+        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), OnlyCoInstant(), s => s.AddSingleton<IAlertChannel>(recording));
+        Assert.True(host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]));
+        await Poll.UntilAsync(async () => (await host.Http.GetFromJsonAsync<JsonElement>("/api/alerts")).GetArrayLength() == 1, "the alert to be listed");
+
+        const string ack = "/api/alerts/kukes/t03/gas-0007/co-instant/ack";
+        var body = JsonContent.Create(new { by = "ana", note = "crew out" });
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Http.PostAsync(ack, body)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Send(host, HttpMethod.Post, ack, body, "wrong-key")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Send(host, HttpMethod.Post, "/api/alerts/kukes/t03/gas-0007/co-stel/ack", body)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Send(host, HttpMethod.Post, ack, JsonContent.Create(new { note = "who?" }))).StatusCode);
+        var ok = await Send(host, HttpMethod.Post, ack, body);
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+
+        var listed = (await host.Http.GetFromJsonAsync<JsonElement>("/api/alerts"))[0];
+        Assert.Equal("kukes/t03/gas-0007/co-instant", listed.GetProperty("alert_id").GetString());
+        Assert.Equal("red", listed.GetProperty("level").GetString());
+        Assert.True(listed.GetProperty("acknowledged").GetBoolean());
+        Assert.Equal("ana", listed.GetProperty("acknowledged_by").GetString());
+        Assert.Equal("crew out", listed.GetProperty("note").GetString());
+
+        await Poll.UntilAsync(() => recording.Events.Count == 2, "the acknowledged event on the channels");
+        var acked = recording.Events.Last();
+        Assert.Equal((AlertState.Acknowledged, "red", "ana"), (acked.State, acked.Level, acked.AcknowledgedBy));
+        Assert.Equal(HttpStatusCode.OK, (await Send(host, HttpMethod.Post, ack, JsonContent.Create(new { by = "bob" }))).StatusCode);
+        Assert.Equal("ana", (await host.Http.GetFromJsonAsync<JsonElement>("/api/alerts"))[0].GetProperty("acknowledged_by").GetString());
+    }
+
+    [Fact]
+    public async Task Api_Silences_CreateListExpireDelete()
+    {
+        using var dir = new TempDir("alerts-api");
+        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"));
+        var request = JsonContent.Create(new { tunnel = "t03", rule = "co-instant", duration = "2h", created_by = "ana", comment = "calibration" });
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Http.PostAsync("/api/silences", request)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Send(host, HttpMethod.Post, "/api/silences", JsonContent.Create(new { duration = "2h", created_by = "ana" }))).StatusCode);
+        var created = await Send(host, HttpMethod.Post, "/api/silences", request);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+
+        var list = await host.Http.GetFromJsonAsync<JsonElement>("/api/silences");
+        Assert.Equal(id, Assert.Single(list.EnumerateArray()).GetProperty("id").GetString());
+
+        Assert.Equal(HttpStatusCode.OK, (await Send(host, HttpMethod.Post, $"/api/silences/{id}/expire", null)).StatusCode);
+        Assert.False(Assert.Single(host.Alerts.Silences()).IsActive(TimeProvider.System.GetUtcNow()));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Http.DeleteAsync($"/api/silences/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await Send(host, HttpMethod.Delete, $"/api/silences/{id}", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Send(host, HttpMethod.Delete, $"/api/silences/{id}", null)).StatusCode);
+        Assert.Empty(host.Alerts.Silences());
+    }
+
+    [Fact]
+    public async Task Silence_HoldsBackTheWebhook_ButNotMqtt()
+    {
+        using var dir = new TempDir("alerts-silence");
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var mqtt = new RecordingChannel();
+        var influx = new RecordingChannel();
+        var settings = OnlyCoInstant();
+        settings["Telemetry:Alerts:Webhooks:0:Url"] = receiver.Url;
+        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), settings, s =>
+        {
+            s.AddSingleton<IMqttPublisher>(mqtt);
+            s.AddSingleton<IAlertPointWriter>(influx);
+        });
+        Assert.Equal(["log", "mqtt", "influxdb", "webhook-0"], host.App.Services.GetRequiredService<AlertService>().ChannelNames);
+        var now = TimeProvider.System.GetUtcNow();
+        await host.Alerts.AddSilenceAsync(new Silence { Id = "s1", Sensor = "gas-0007", StartsAt = now.AddMinutes(-1), EndsAt = now.AddHours(1), CreatedBy = "ana" });
+
+        host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+        host.Pipeline.Post(Other, [AlertHost.Now(Field.CoPpm, 150)]);
+
+        // The webhook's queue is in order: once the second alert arrived, the first would have too, had it not been silenced.
+        await Poll.UntilAsync(() => !receiver.Deliveries.IsEmpty, "the unsilenced alert's webhook");
+        var delivered = Assert.Single(receiver.Deliveries);
+        Assert.Equal("gas-0008", JsonDocument.Parse(delivered.Body).RootElement.GetProperty("sensor").GetString());
+        await Poll.UntilAsync(() => mqtt.Published.Count == 2, "both alerts on MQTT");
+        Assert.Contains(mqtt.Published, p => p.Topic == "alerts/kukes/t03/gas-0007/co-instant" && p.Retain);
+        await Poll.UntilAsync(() => influx.Events.Count == 2, "both alerts written to InfluxDB");
+        Assert.Equal(1, host.App.Services.GetRequiredService<AlertMetrics>().Channel("webhook-0", "silenced"));
+    }
+
+    [Fact]
+    public async Task Channels_AStuckChannel_DoesNotDelayTheOthers()
+    {
+        using var dir = new TempDir("alerts-isolation");
+        var recording = new RecordingChannel();
+        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), OnlyCoInstant(), s =>
+        {
+            s.AddSingleton<IAlertChannel>(new StuckChannel());
+            s.AddSingleton<IAlertChannel>(recording);
+        });
+        host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+        host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 0, TimeSpan.FromMilliseconds(1))]);
+        await Poll.UntilAsync(() => recording.Events.Count == 2, "raised and cleared past the stuck channel");
+    }
+
+    [Fact]
+    public async Task Restart_OfTheService_NeitherForgetsNorRaisesAgain()
+    {
+        using var dir = new TempDir("alerts-restart");
+        var state = dir.Combine("data", "alerts-state.json");
+        var first = new RecordingChannel();
+        await using (var host = await AlertHost.StartAsync(state, OnlyCoInstant(), s => s.AddSingleton<IAlertChannel>(first)))
+        {
+            host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+            await Poll.UntilAsync(() => first.Events.Count == 1, "the alert before the restart");
+            await host.Alerts.AcknowledgeAsync("kukes/t03/gas-0007/co-instant", "ana", null);
+        }
+        Assert.True(File.Exists(state));
+
+        var second = new RecordingChannel();
+        await using var again = await AlertHost.StartAsync(state, OnlyCoInstant(), s => s.AddSingleton<IAlertChannel>(second));
+        Assert.Equal("ana", Assert.Single(again.Alerts.ActiveAlerts()).AcknowledgedBy);
+        again.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150, TimeSpan.FromSeconds(1))]);
+        again.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 0, TimeSpan.FromSeconds(2))]);
+        await Poll.UntilAsync(() => !second.Events.IsEmpty, "the clear after the restart");
+        Assert.Equal([AlertState.Cleared], second.Events.Select(e => e.State));
+    }
+
+    [Fact]
+    public async Task Start_WithInvalidRules_StopsNamingRuleAndField()
+    {
+        using var dir = new TempDir("alerts-invalid");
+        await using var app = AlertHost.Build(dir.Combine("state.json"), new Dictionary<string, string?>
+        {
+            ["Telemetry:Alerts:Rules:co-instant:Red"] = "abc",
+            ["Telemetry:Alerts:Rules:o2-low:Red"] = "20",
+        });
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains("Telemetry:Alerts:Rules:co-instant:Red: 'abc' is not a number", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Telemetry:Alerts:Rules:o2-low:Red", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_WithAMissingRegistryFile_StopsNamingIt()
+    {
+        using var dir = new TempDir("alerts-invalid");
+        var missing = dir.Combine("registry.yaml");
+        await using var app = AlertHost.Build(dir.Combine("state.json"), new Dictionary<string, string?> { ["Telemetry:Registry:File"] = missing });
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains($"{missing}: file not found", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_WithAnUnreadableStateFile_KeepsItAsideAndStartsEmpty()
+    {
+        using var dir = new TempDir("alerts-corrupt");
+        var state = dir.Combine("state.json");
+        await File.WriteAllTextAsync(state, "{ not json");
+        await using var host = await AlertHost.StartAsync(state);
+        Assert.Empty(host.Alerts.ActiveAlerts());
+        Assert.Single(Directory.GetFiles(dir.Path, "state.json.unreadable-*"));
+    }
+
+    [Fact]
+    public async Task Start_WithAnInvalidWebhook_StopsNamingTheKey()
+    {
+        using var dir = new TempDir("alerts-invalid");
+        await using var app = AlertHost.Build(dir.Combine("state.json"), new Dictionary<string, string?> { ["Telemetry:Alerts:Webhooks:0:Url"] = "not a url" });
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains("Telemetry:Alerts:Webhooks:0:Url", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Post_WhenTheQueueStaysFull_WaitsThenDropsAndCounts()
+    {
+        using var dir = new TempDir("alerts-full");
+        // Built, not started: nothing drains the queue.
+        await using var app = AlertHost.Build(dir.Combine("state.json"), new Dictionary<string, string?>
+        {
+            ["Telemetry:Alerts:QueueCapacity"] = "16",
+            ["Telemetry:Alerts:PostTimeout"] = "00:00:00.050",
+        });
+        var pipeline = app.Services.GetRequiredService<IAlertPipeline>();
+        for (var i = 0; i < 16; i++)
+        {
+            Assert.True(pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 1, TimeSpan.FromMilliseconds(i))]));
+        }
+        Assert.False(pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 1, TimeSpan.FromSeconds(1))]));
+        Assert.False(await pipeline.PostAsync(Gas, [AlertHost.Now(Field.CoPpm, 1, TimeSpan.FromSeconds(2))]));
+        var metrics = app.Services.GetRequiredService<AlertMetrics>();
+        Assert.Equal((2, 2), (metrics.QueueFull, metrics.Dropped));
+    }
+
+    private static Task<HttpResponseMessage> Send(AlertHost host, HttpMethod method, string path, HttpContent? body, string key = AlertHost.ApiKey)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = body };
+        request.Headers.Add(AlertsApi.ApiKeyHeader, key);
+        return host.Http.SendAsync(request);
+    }
+}

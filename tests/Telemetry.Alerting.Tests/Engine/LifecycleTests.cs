@@ -1,0 +1,254 @@
+using Telemetry.Alerting.Engine;
+using Telemetry.Contracts;
+using Telemetry.Contracts.Alerts;
+using static Telemetry.Alerting.Tests.Engine.EngineHarness;
+
+namespace Telemetry.Alerting.Tests.Engine;
+
+public sealed class LifecycleTests
+{
+    private static readonly TimeSpan M = TimeSpan.FromMinutes(1);
+
+    [Fact]
+    public void Tick_SensorSilentLongerThanAfter_RaisesStaleOnTheClockOnce()
+    {
+        var h = new EngineHarness([Rule("sensor-stale")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 1);
+        Assert.Empty(h.TickAt(15 * M));
+        var e = Assert.Single(h.TickAt(15 * M + TimeSpan.FromSeconds(1)));
+        Assert.Equal((AlertState.Raised, "amber", "sensor-stale"), (e.State, e.Level, e.Rule));
+        Assert.Equal(Start + 15 * M + TimeSpan.FromSeconds(1), e.Ts);
+        Assert.Empty(h.TickAt(40 * M));
+    }
+
+    [Fact]
+    public void Evaluate_NextReadingAfterStale_ClearsIt()
+    {
+        var h = new EngineHarness([Rule("sensor-stale")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 1);
+        h.TickAt(20 * M);
+        var e = Assert.Single(h.At(21 * M, Field.CoPpm, 1));
+        Assert.Equal((AlertState.Cleared, "normal", "amber"), (e.State, e.Level, e.PreviousLevel));
+        Assert.Equal(Start + 21 * M, e.Ts);
+        Assert.Empty(h.Engine.ActiveAlerts());
+    }
+
+    [Fact]
+    public void Evaluate_DuplicateReading_IsIgnored()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(M, Field.CoPpm, 150);
+        h.At(2 * M, Field.CoPpm, 10);
+        Assert.Empty(h.Evaluate(Gas, Reading(2 * M, Field.CoPpm, 10)));
+        Assert.Empty(h.Evaluate(Gas, Reading(2 * M, Field.CoPpm, 150)));
+        Assert.Equal(["co-instant:raised:red", "co-instant:cleared:normal"], h.Of("co-instant"));
+    }
+
+    [Fact]
+    public void Evaluate_ReplayOfAFeedAlreadySeen_RepeatsNothing()
+    {
+        var h = new EngineHarness([Rule("co-instant"), Rule("co-stel")]);
+        double[] feed = [5, 40, 150, 150, 20, 5, 5];
+        for (var i = 0; i < feed.Length; i++)
+        {
+            h.At(i * M, Field.CoPpm, feed[i]);
+        }
+        var before = h.Events.Count;
+        Assert.NotEqual(0, before);
+        h.Evaluate(Gas, feed.Select((v, i) => Reading(i * M, Field.CoPpm, v)).ToArray());
+        Assert.Equal(before, h.Events.Count);
+    }
+
+    [Fact]
+    public void Evaluate_BacklogWithADangerousEpisode_ReportsItWithReadingTimesAndLeavesTheLiveStateAlone()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(0 * M, Field.CoPpm, 5);
+        h.At(10 * M, Field.CoPpm, 5);
+        // The logger's array after an outage, older than the newest live reading:
+        var found = h.Evaluate(Gas, Reading(3 * M, Field.CoPpm, 5), Reading(4 * M, Field.CoPpm, 150), Reading(5 * M, Field.CoPpm, 60), Reading(6 * M, Field.CoPpm, 4));
+        Assert.Equal(["co-instant:raised:red:backlog", "co-instant:deescalated:amber:backlog", "co-instant:cleared:normal:backlog"], found.Select(Describe));
+        Assert.Equal([Start + 4 * M, Start + 5 * M, Start + 6 * M], found.Select(e => e.Ts));
+        Assert.Empty(h.Engine.ActiveAlerts());
+        // The same array again (a redelivery) stays quiet.
+        Assert.Empty(h.Evaluate(Gas, Reading(3 * M, Field.CoPpm, 5), Reading(4 * M, Field.CoPpm, 150), Reading(5 * M, Field.CoPpm, 60), Reading(6 * M, Field.CoPpm, 4)));
+    }
+
+    [Fact]
+    public void Evaluate_BacklogOfCleanAir_DoesNotClearALiveAlert()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(10 * M, Field.CoPpm, 150);
+        Assert.Empty(h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 0), Reading(6 * M, Field.CoPpm, 0)));
+        Assert.Single(h.Engine.ActiveAlerts());
+    }
+
+    [Fact]
+    public void Evaluate_BacklogOverlappingAnEpisodeAlreadyReported_IsNotReportedAgain()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(0 * M, Field.CoPpm, 5);
+        h.At(4 * M, Field.CoPpm, 150);
+        h.At(8 * M, Field.CoPpm, 5);
+        Assert.Empty(h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 150), Reading(6 * M, Field.CoPpm, 150), Reading(7 * M, Field.CoPpm, 5)));
+    }
+
+    [Fact]
+    public void Evaluate_OutOfOrderInsideOneArray_IsEvaluatedInTimeOrder()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.Evaluate(Gas, Reading(3 * M, Field.CoPpm, 5), Reading(1 * M, Field.CoPpm, 150), Reading(2 * M, Field.CoPpm, 150));
+        Assert.Equal(["co-instant:raised:red", "co-instant:cleared:normal"], h.Of("co-instant"));
+        Assert.Equal([Start + M, Start + 3 * M], h.Events.Select(e => e.Ts));
+    }
+
+    [Fact]
+    public void Restart_FromSnapshot_NeitherForgetsNorRaisesAgain()
+    {
+        var quiet = TimeSpan.FromHours(10);
+        var h = new EngineHarness([Rule("co-instant") with { Repeat = quiet }, Rule("co-stel") with { Repeat = quiet }]);
+        for (var i = 0; i <= 14; i++)
+        {
+            h.At(i * M, Field.CoPpm, 150);
+        }
+        Assert.Equal(["co-instant:raised:red", "co-stel:raised:red"], h.Events.Select(Describe).Order());
+        h.Restart();
+        Assert.Equal(2, h.Engine.ActiveAlerts().Count);
+        Assert.Empty(h.At(15 * M, Field.CoPpm, 150));
+        Assert.Empty(h.TickAt(16 * M));
+        Assert.Equal(["co-instant:cleared:normal"], h.At(16 * M, Field.CoPpm, 0).Select(Describe));
+    }
+
+    [Fact]
+    public void Restart_MidWindow_ContinuesTheAverage()
+    {
+        var h = new EngineHarness([Rule("co-stel")]);
+        for (var i = 0; i <= 10; i++)
+        {
+            h.At(i * M, Field.CoPpm, 120);
+        }
+        h.Restart();
+        h.At(11 * M, Field.CoPpm, 120);
+        h.At(12 * M, Field.CoPpm, 120);
+        Assert.Empty(h.Events);
+        Assert.Single(h.At(13 * M, Field.CoPpm, 120));
+    }
+
+    [Fact]
+    public void Restart_WithAPendingFor_KeepsItsStart()
+    {
+        var h = new EngineHarness([Rule("rh-high")]);
+        h.At(TimeSpan.Zero, Field.RhPct, 90, Humidity);
+        h.At(20 * M, Field.RhPct, 90, Humidity);
+        h.Restart();
+        Assert.Single(h.At(30 * M, Field.RhPct, 90, Humidity));
+    }
+
+    [Fact]
+    public void Restart_AfterDowntime_GivesSensorsTheirFullAfterBeforeStale()
+    {
+        var h = new EngineHarness([Rule("sensor-stale")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 1);
+        h.Time.SetUtcNow(Start + TimeSpan.FromHours(2));
+        h.Restart();
+        Assert.Empty(h.TickAt(TimeSpan.FromHours(2) + 5 * M));
+        Assert.Single(h.TickAt(TimeSpan.FromHours(2) + 16 * M));
+    }
+
+    [Fact]
+    public void Tick_UnacknowledgedRed_IsRepeatedEveryRepeatAndStopsOnAck()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 150);
+        Assert.Empty(h.TickAt(14 * M));
+        var repeat = Assert.Single(h.TickAt(15 * M));
+        Assert.True(repeat.Repeat);
+        Assert.Equal((AlertState.Raised, "red"), (repeat.State, repeat.Level));
+        Assert.Empty(h.TickAt(20 * M));
+        Assert.Single(h.TickAt(30 * M));
+
+        var events = new List<AlertEvent>();
+        Assert.Equal(AckResult.Acknowledged, h.Engine.Acknowledge("kukes/t03/gas-0007/co-instant", "ana", "crew withdrawn", events));
+        var ack = Assert.Single(events);
+        Assert.Equal((AlertState.Acknowledged, "red", "ana", "crew withdrawn"), (ack.State, ack.Level, ack.AcknowledgedBy, ack.Note));
+        Assert.Empty(h.TickAt(60 * M));
+        Assert.Equal("ana", Assert.Single(h.Engine.ActiveAlerts()).AcknowledgedBy);
+    }
+
+    [Fact]
+    public void Tick_AmberAlert_IsNotRepeated()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 40);
+        Assert.Empty(h.TickAt(TimeSpan.FromHours(1)));
+    }
+
+    [Fact]
+    public void Acknowledge_Twice_EmitsOnce_AndUnknownIsNotFound()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 40);
+        var events = new List<AlertEvent>();
+        Assert.Equal(AckResult.Acknowledged, h.Engine.Acknowledge("kukes/t03/gas-0007/co-instant", "ana", null, events));
+        Assert.Equal(AckResult.AlreadyAcknowledged, h.Engine.Acknowledge("kukes/t03/gas-0007/co-instant", "bob", null, events));
+        Assert.Equal(AckResult.NotFound, h.Engine.Acknowledge("kukes/t03/gas-0007/co-stel", "ana", null, events));
+        Assert.Equal(AckResult.NotFound, h.Engine.Acknowledge("nope", "ana", null, events));
+        Assert.Single(events);
+    }
+
+    [Fact]
+    public void Evaluate_EscalationAfterAck_NeedsANewAck()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 40);
+        h.Engine.Acknowledge("kukes/t03/gas-0007/co-instant", "ana", null, []);
+        h.At(M, Field.CoPpm, 150);
+        Assert.Null(Assert.Single(h.Engine.ActiveAlerts()).AcknowledgedBy);
+        Assert.True(Assert.Single(h.TickAt(16 * M)).Repeat);
+    }
+
+    [Fact]
+    public void Restart_KeepsAcknowledgement()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 150);
+        h.Engine.Acknowledge("kukes/t03/gas-0007/co-instant", "ana", "ok", []);
+        h.Restart();
+        Assert.Equal("ana", Assert.Single(h.Engine.ActiveAlerts()).AcknowledgedBy);
+        Assert.Empty(h.TickAt(TimeSpan.FromHours(1)));
+    }
+
+    [Fact]
+    public void Restart_WithARuleSwitchedOff_ClearsItsActiveAlertOnce()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 150);
+        var after = new EngineHarness([], time: h.Time, state: h.Engine.Snapshot());
+        var e = Assert.Single(after.TickAt(M));
+        Assert.Equal((AlertState.Cleared, "co-instant", "red"), (e.State, e.Rule, e.PreviousLevel));
+        Assert.Empty(after.TickAt(2 * M));
+        Assert.Empty(after.Engine.ActiveAlerts());
+    }
+
+    [Fact]
+    public void Snapshot_IsADeepCopy()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(TimeSpan.Zero, Field.CoPpm, 150);
+        var snapshot = h.Engine.Snapshot();
+        h.At(M, Field.CoPpm, 0);
+        Assert.Equal(Telemetry.Contracts.Alerts.AlertLevel.Red, snapshot.Sensors[0].Rules["co-instant"].Level);
+    }
+
+    [Fact]
+    public void Window_ManyReadings_KeepsBoundedMemory()
+    {
+        var h = new EngineHarness([Rule("co-twa")]);
+        for (var s = 0; s < 10 * 3600; s += 5)
+        {
+            h.At(TimeSpan.FromSeconds(s), Field.CoPpm, 1);
+        }
+        var window = h.Engine.Snapshot().Sensors[0].Rules["co-twa"].Average!;
+        Assert.InRange(window.Buckets.Count, 1, AverageWindow.BucketsPerWindow + 1);
+    }
+}

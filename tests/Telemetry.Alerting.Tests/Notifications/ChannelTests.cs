@@ -1,0 +1,127 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Telemetry.Alerting.Notifications;
+using Telemetry.Contracts.Alerts;
+using Telemetry.Testing;
+
+namespace Telemetry.Alerting.Tests.Notifications;
+
+public sealed class ChannelTests
+{
+    [Fact]
+    public async Task Webhook_FirstAttemptFails_IsRetriedAndSignedVerifiably()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Script(500, 503);
+        using var http = new HttpClient();
+        var channel = new WebhookAlertChannel(() => http, new WebhookOptions { Url = receiver.Url, Secret = "s3cret", RetryDelay = TimeSpan.FromMilliseconds(5) },
+            TimeProvider.System, NullLogger.Instance, 0);
+
+        await channel.SendAsync(Events.Make(AlertState.Escalated, "red", "amber"), CancellationToken.None);
+
+        var deliveries = receiver.Deliveries.ToArray();
+        Assert.Equal(3, deliveries.Length);
+        var last = deliveries[^1];
+        Assert.Equal(deliveries[0].Body, last.Body);
+        var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes("s3cret"), last.Body));
+        Assert.Equal(expected, last.Signature);
+        Assert.True(long.TryParse(last.Timestamp, out _));
+        Assert.StartsWith("application/json", last.ContentType, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(last.Body);
+        Assert.Equal("kukes/t03/gas-0007/co-instant", json.RootElement.GetProperty("alert_id").GetString());
+        Assert.Equal("escalated", json.RootElement.GetProperty("state").GetString());
+        Assert.Equal("amber", json.RootElement.GetProperty("previous_level").GetString());
+        Assert.Equal("2026-11-28T10:15:00.250Z", json.RootElement.GetProperty("ts").GetString());
+    }
+
+    [Fact]
+    public async Task Webhook_PermanentRefusal_IsNotRetried()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Script(400);
+        using var http = new HttpClient();
+        var channel = new WebhookAlertChannel(() => http, new WebhookOptions { Url = receiver.Url, RetryDelay = TimeSpan.FromMilliseconds(5) },
+            TimeProvider.System, NullLogger.Instance, 0);
+        await Assert.ThrowsAsync<HttpRequestException>(() => channel.SendAsync(Events.Make(AlertState.Raised, "red"), CancellationToken.None));
+        Assert.Single(receiver.Deliveries);
+        Assert.Null(receiver.Deliveries.Single().Signature);
+    }
+
+    [Fact]
+    public async Task Email_RedEvent_IsReceivedByARealSmtpServer_AmberIsNot()
+    {
+        using var smtp = await SmtpReceiver.StartAsync();
+        var channel = new EmailAlertChannel(new EmailOptions
+        {
+            Host = "127.0.0.1",
+            Port = smtp.Port,
+            UseTls = false,
+            From = "alerts@tunnels.example",
+            To = ["safety@tunnels.example", "duty@tunnels.example"],
+        }, TimeProvider.System, NullLogger.Instance);
+
+        await channel.SendAsync(Events.Make(AlertState.Raised, "amber", rule: "co-twa"), CancellationToken.None);
+        await channel.SendAsync(Events.Make(AlertState.Escalated, "red", "amber"), CancellationToken.None);
+        await channel.SendAsync(Events.Make(AlertState.Cleared, "normal", "red"), CancellationToken.None);
+
+        var messages = smtp.Messages.ToArray();
+        Assert.Equal(2, messages.Length);
+        Assert.Equal("[RED] kukes/t03/gas-0007/co-instant escalated: CO 112.4 ppm is above the red level 100 ppm", messages[0].Subject);
+        Assert.Equal(["safety@tunnels.example", "duty@tunnels.example"], messages[0].To.Mailboxes.Select(m => m.Address));
+        Assert.Contains("Alert:     kukes/t03/gas-0007/co-instant", messages[0].TextBody, StringComparison.Ordinal);
+        Assert.StartsWith("[NORMAL] kukes/t03/gas-0007/co-instant cleared", messages[1].Subject, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Mqtt_ActiveAlertIsRetained_AndRemovedOnClear()
+    {
+        await using var broker = await MosquittoServer.StartAsync();
+        await using var publisher = await MqttNetPublisher.ConnectAsync(broker);
+        var root = "alerts-" + Guid.NewGuid().ToString("N")[..8];
+        var channel = new MqttAlertChannel(publisher, root);
+        var topic = $"{root}/kukes/t03/gas-0007/co-instant";
+        await using var live = await MqttProbe.SubscribeAsync(broker, $"{root}/#");
+
+        await channel.SendAsync(Events.Make(AlertState.Raised, "red"), CancellationToken.None);
+        await channel.SendAsync(Events.Make(AlertState.Raised, "red") with { Repeat = true }, CancellationToken.None);
+        var retained = await RetainedAsync(broker, root);
+        var (t, payload) = Assert.Single(retained);
+        Assert.Equal(topic, t);
+        Assert.Equal("raised", JsonDocument.Parse(payload).RootElement.GetProperty("state").GetString());
+
+        await channel.SendAsync(Events.Make(AlertState.Cleared, "normal", "red"), CancellationToken.None);
+        Assert.Empty(await RetainedAsync(broker, root));
+        var seen = await Poll.ForAsync(() => Task.FromResult(live.Received.Where(m => m.Topic == topic).ToList()), l => l.Count >= 3,
+            "the live subscriber to see raised, cleared and the removal");
+        Assert.Equal(["raised", "cleared", ""], seen.Select(m => m.Payload is { Length: > 0 } p ? JsonDocument.Parse(p).RootElement.GetProperty("state").GetString() : ""));
+        Assert.False(seen[1].Retain);
+    }
+
+    [Fact]
+    public async Task Mqtt_BacklogEvent_IsPublishedButNeverRetained()
+    {
+        var recorder = new RecordingChannel();
+        var channel = new MqttAlertChannel(recorder, "alerts");
+        await channel.SendAsync(Events.Make(AlertState.Raised, "red") with { Backlog = true }, CancellationToken.None);
+        await channel.SendAsync(Events.Make(AlertState.Cleared, "normal", "red") with { Backlog = true }, CancellationToken.None);
+        Assert.Equal([("alerts/kukes/t03/gas-0007/co-instant", false), ("alerts/kukes/t03/gas-0007/co-instant", false)],
+            recorder.Published.Select(p => (p.Topic, p.Retain)));
+    }
+
+    /// <summary>
+    /// The retained messages under <paramref name="root"/>, as a client connecting now sees them. A marker retained
+    /// last tells when the broker has sent them all (it sends a subscription's retained messages in one go).
+    /// </summary>
+    private static async Task<List<(string Topic, string Payload)>> RetainedAsync(MosquittoServer broker, string root)
+    {
+        await using var marker = await MqttTestClient.ConnectAsync(broker.Host, broker.Port);
+        var id = Guid.NewGuid().ToString("N");
+        await marker.PublishAsync($"{root}/zz-marker", id, retain: true);
+        await using var client = await MqttProbe.SubscribeAsync(broker, $"{root}/#");
+        await Poll.UntilAsync(() => client.Received.Any(m => m.Topic == $"{root}/zz-marker" && m.Payload == id), "the retained marker");
+        await marker.PublishAsync($"{root}/zz-marker", [], retain: true);
+        return client.Received.Where(m => m.Retain && m.Topic != $"{root}/zz-marker").Select(m => (m.Topic, m.Payload)).ToList();
+    }
+}

@@ -1,0 +1,89 @@
+using Microsoft.Extensions.Configuration;
+using Telemetry.Alerting.Registry;
+using Telemetry.Alerting.Rules;
+using Telemetry.Contracts;
+using Telemetry.Testing;
+
+namespace Telemetry.Alerting.Tests.Registry;
+
+public sealed class SensorRegistryTests
+{
+    private static readonly AlertRules Defaults = AlertRules.Load(new ConfigurationBuilder().Build());
+
+    private static SensorRegistry Load(TempDir dir, string yaml, bool strict = false)
+    {
+        var file = dir.Combine("registry.yaml");
+        File.WriteAllText(file, yaml);
+        return SensorRegistry.Load(new RegistryOptions { File = file, Strict = strict }, Defaults);
+    }
+
+    [Fact]
+    public void Load_SensorsAndOverrides_LayerSiteThenTunnelThenSensor()
+    {
+        using var dir = new TempDir("registry");
+        var registry = Load(dir, """
+            sites:
+              - site: kukes
+                rules: { co-instant: { Red: 80 } }
+            tunnels:
+              - site: kukes
+                tunnel: t03
+                rules: { co-instant: { Amber: 25 }, rh-high: { Enabled: false } }
+            sensors:
+              - { site: kukes, tunnel: t03, kind: gas, sensor: gas-0007, zone: north, chainage_m: 120.5,
+                  rules: { co-instant: { Red: 70 }, sensor-stale: { After: 1h } } }
+              - { site: kukes, tunnel: t03, kind: strain, sensor: str-0001, baseline: -350 }
+            """, strict: true);
+        Assert.Empty(registry.Errors);
+        Assert.True(registry.Strict);
+        Assert.True(registry.TryGet("kukes", "t03", "gas-0007", out var gas));
+        Assert.Equal(("north", 120.5), (gas.Zone, gas.ChainageM));
+        Assert.True(registry.TryGet("kukes", "t03", "str-0001", out var strain));
+        Assert.Equal(-350, strain.Baseline);
+        Assert.False(registry.TryGet("kukes", "t04", "gas-0007", out _));
+
+        var rules = registry.RulesFor(new SensorAddress("kukes", "t03", SensorKind.Gas, "gas-0007"), Defaults.Rules);
+        var co = rules.Single(r => r.Id == "co-instant");
+        Assert.Equal((25.0, 70.0), (co.Amber, co.Red));
+        Assert.Equal(TimeSpan.FromHours(1), rules.Single(r => r.Id == "sensor-stale").After);
+        Assert.DoesNotContain(rules, r => r.Kind is "humidity" or "strain");
+
+        var otherTunnel = registry.RulesFor(new SensorAddress("kukes", "t09", SensorKind.Gas, "gas-0100"), Defaults.Rules).Single(r => r.Id == "co-instant");
+        Assert.Equal((30.0, 80.0), (otherTunnel.Amber, otherTunnel.Red));
+        Assert.DoesNotContain(registry.RulesFor(new SensorAddress("kukes", "t03", SensorKind.Humidity, "h-1"), Defaults.Rules), r => r.Id == "rh-high");
+    }
+
+    [Fact]
+    public void Load_InvalidFile_NamesFileLineAndField()
+    {
+        using var dir = new TempDir("registry");
+        var registry = Load(dir, """
+            sensors:
+              - site: kukes
+                tunnel: t03
+                kind: gaz
+                sensor: gas-0007
+                chainage_m: far
+              - site: kukes
+                tunnel: t03
+                kind: gas
+                sensor: gas-0008
+                rules:
+                  co-instant: { Amber: 150 }
+                  co-nope: { Red: 1 }
+                  co-stel: { Field: h2s_ppm }
+            """);
+        Assert.Contains("registry.yaml line 4: sensors[0].kind: 'gaz' is not a kind (humidity, gas, strain)", registry.Errors);
+        Assert.Contains("registry.yaml line 6: sensors[0].chainage_m: 'far' is not a number", registry.Errors);
+        Assert.Contains(registry.Errors, e => e.StartsWith("registry.yaml line 13: sensors[1].rules.co-nope: no rule 'co-nope'", StringComparison.Ordinal));
+        Assert.Contains(registry.Errors, e => e.StartsWith("registry.yaml line 14: sensors[1].rules.co-stel:Field: 'Field' cannot be overridden here", StringComparison.Ordinal));
+        Assert.Contains(registry.Errors, e => e.StartsWith("registry.yaml: sensor kukes/t03/gas-0008: rule co-instant:Red: red level 100 must be above the amber level 150", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_StrictWithoutFile_IsAnError()
+    {
+        var registry = SensorRegistry.Load(new RegistryOptions { Strict = true }, Defaults);
+        Assert.Equal(["Telemetry:Registry:Strict: strict mode needs Telemetry:Registry:File"], registry.Errors);
+    }
+}
