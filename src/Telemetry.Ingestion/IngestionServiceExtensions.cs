@@ -1,6 +1,10 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using Telemetry.Alerting;
+using Telemetry.Alerting.Api;
+using Telemetry.Alerting.Notifications;
+using Telemetry.Ingestion.Alerts;
 using Telemetry.Ingestion.Configuration;
 using Telemetry.Ingestion.Health;
 using Telemetry.Ingestion.Metrics;
@@ -40,12 +44,21 @@ public static class IngestionServiceExtensions
             ? ActivatorUtilities.CreateInstance<InfluxV1Writer>(sp)
             : ActivatorUtilities.CreateInstance<InfluxV2Writer>(sp));
         services.AddSingleton<ResilientWriter>();
-        services.AddSingleton<MqttIngress>();
+        builder.AddTelemetryAlerting();
+        services.AddSingleton<IMqttPublisher, MqttPublisher>();
+        services.AddSingleton<IAlertPointWriter, SpoolAlertWriter>();
+        services.AddSingleton<AlertingObserver>();
+        services.AddSingleton<IReadingObserver>(sp => sp.GetRequiredService<AlertingObserver>());
+        services.AddSingleton(sp =>
+        {
+            var ingress = ActivatorUtilities.CreateInstance<MqttIngress>(sp);
+            ingress.AddFilter(sp.GetRequiredService<AlertingObserver>().AckFilter);
+            return ingress;
+        });
         services.AddSingleton<IAcknowledger>(sp => sp.GetRequiredService<MqttIngress>());
         services.AddSingleton<IngestProcessor>();
         services.AddSingleton<Forwarder>();
         services.AddSingleton<StatsReporter>();
-        services.AddSingleton<IReadingObserver, NullReadingObserver>();
 
         // Start order matters and stop order is the reverse: the broker first, the forwarder before the processor
         // (so it is still forwarding while the processor drains), the ingress last (so it stops taking messages first).
@@ -75,6 +88,7 @@ public static class IngestionServiceExtensions
         });
         var metrics = app.Services.GetRequiredService<IngestMetrics>();
         app.MapMetrics("/metrics", metrics.Registry);
+        app.MapTelemetryAlertsApi();
         return app;
     }
 }

@@ -36,6 +36,8 @@ internal sealed class IngestionService : IAsyncDisposable
             ["Telemetry__Ingestion__Instance"] = "test-" + TopicRoot,
             ["Telemetry__Ingestion__StatsInterval"] = "00:00:01",
             ["Telemetry__Alerts__StateFile"] = _dir.Combine("alerts-state.json"),
+            ["Telemetry__Alerts__TopicRoot"] = "a" + TopicRoot,
+            ["Telemetry__Api__Key"] = ApiKey,
             ["urls"] = $"http://127.0.0.1:{HttpPort}",
             ["DOTNET_gcServer"] = "0",
             ["Logging__Console__FormatterName"] = "simple",
@@ -47,7 +49,11 @@ internal sealed class IngestionService : IAsyncDisposable
         _process = NewProcess();
     }
 
+    public const string ApiKey = "test-api-key";
+
     public int HttpPort { get; }
+
+    public string AlertsRoot => "a" + TopicRoot;
     public string TopicRoot { get; }
     public string Database { get; }
     public string SpoolDirectory => _dir.Combine("spool");

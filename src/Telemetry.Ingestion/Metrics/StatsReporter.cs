@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Prometheus;
+using Telemetry.Alerting;
 using Telemetry.Contracts;
 using Telemetry.Ingestion.Configuration;
 using Telemetry.Ingestion.Pipeline;
@@ -18,6 +19,7 @@ internal sealed class StatsReporter(
     DurableSpool spool,
     PointFactory points,
     RejectionLog rejectionLog,
+    IAlertService alerts,
     IOptions<IngestionOptions> options,
     TimeProvider time) : BackgroundService
 {
@@ -54,6 +56,7 @@ internal sealed class StatsReporter(
     {
         var oldest = spool.OldestPendingCreatedMs();
         metrics.SpoolOldestAge.Set(oldest is { } ms ? Math.Max(0, (time.GetUtcNow().ToUnixTimeMilliseconds() - ms) / 1000.0) : 0);
+        metrics.ActiveAlerts.Set(alerts.ActiveAlerts().Count);
         var stored = metrics.ReadingsStored.Value;
         metrics.ForwardRate.Set((stored - _lastStored) / interval.TotalSeconds);
         _lastStored = stored;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Exceptions;
 using MQTTnet.Protocol;
+using Telemetry.Alerting.Notifications;
 using Telemetry.Ingestion.Configuration;
 
 namespace Telemetry.Ingestion.Mqtt;
@@ -11,7 +12,7 @@ namespace Telemetry.Ingestion.Mqtt;
 /// subscribing connection that carries the readings (SPEC §7.4: channels are isolated from ingestion).
 /// Connects lazily and reconnects on demand; each publish waits for its PUBACK (QoS 1).
 /// </summary>
-internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttPublisher> logger) : IDisposable
+internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttPublisher> logger) : IMqttPublisher, IDisposable
 {
     private readonly MqttOptions _o = options.Value;
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();

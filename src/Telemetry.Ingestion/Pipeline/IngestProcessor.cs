@@ -136,19 +136,3 @@ internal interface IReadingObserver
     /// <summary>Valid readings of one message, in message order. Must not block.</summary>
     void OnReadings(SensorAddress address, List<Reading> readings);
 }
-
-/// <summary>No registry, no alerts: every sensor is known and readings go nowhere else.</summary>
-internal sealed class NullReadingObserver : IReadingObserver
-{
-    public bool TryHandleControlMessage(InboundMessage message) => false;
-
-    public bool IsKnownSensor(SensorAddress address, out IReadOnlyList<KeyValuePair<string, string>>? extraTags)
-    {
-        extraTags = null;
-        return true;
-    }
-
-    public void OnReadings(SensorAddress address, List<Reading> readings)
-    {
-    }
-}

@@ -7,9 +7,9 @@ namespace Telemetry.Ingestion.Spool;
 /// What one group commit appends to the spool: line-protocol lines (readings, rejections, stats) ready to forward,
 /// with the counts the metrics need. Reused by its owner between commits to avoid garbage.
 /// </summary>
-internal sealed class SpoolBatch
+internal sealed class SpoolBatch(int initialCapacity = 256 * 1024)
 {
-    private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
+    private readonly ArrayBufferWriter<byte> _buffer = new(initialCapacity);
 
     public int Lines { get; private set; }
     public int Readings { get; private set; }

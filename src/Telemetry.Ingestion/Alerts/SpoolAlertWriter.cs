@@ -1,0 +1,26 @@
+using Telemetry.Alerting.Notifications;
+using Telemetry.Contracts.Alerts;
+using Telemetry.Ingestion.Metrics;
+using Telemetry.Ingestion.Spool;
+using Telemetry.Ingestion.Storage;
+
+namespace Telemetry.Ingestion.Alerts;
+
+/// <summary>
+/// The InfluxDB alert channel: each event becomes an <c>alerts</c> point appended to the spool, so it is durable at
+/// once and reaches InfluxDB in order with the readings, through the same retries, even after an outage.
+/// The InfluxDB channel calls it from its one worker task, so the batch buffer is reused without locking.
+/// </summary>
+internal sealed class SpoolAlertWriter(DurableSpool spool, PointFactory points, IngestMetrics metrics) : IAlertPointWriter
+{
+    private readonly SpoolBatch _batch = new(initialCapacity: 1024);
+
+    public async ValueTask WriteAsync(AlertEvent e, CancellationToken ct)
+    {
+        _batch.Clear();
+        _batch.Add(points.Alert(e), isReading: false);
+        _batch.CreatedMs = e.Ts.ToUnixTimeMilliseconds();
+        await spool.AppendAsync(_batch, ct);
+        metrics.AlertEvents.Inc();
+    }
+}

@@ -1,0 +1,225 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Telemetry.Testing;
+
+namespace Telemetry.Ingestion.Tests;
+
+/// <summary>SPEC §7 through the whole service: real mosquitto, real influxd, the service as a process.</summary>
+public sealed class AlertsEndToEndTests : IAsyncLifetime
+{
+    private const string Sensor = "gas-0007";
+    private InfluxServer _influx = null!;
+    private MosquittoServer _broker = null!;
+    private MqttTestClient _sensor = null!;
+    private MqttTestClient _officer = null!;
+    private readonly string _db = InfluxServer.NewDatabaseName("alerts");
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    public async Task InitializeAsync()
+    {
+        _influx = await InfluxServer.SharedAsync();
+        _broker = await MosquittoServer.SharedAsync();
+        _sensor = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port);
+        _officer = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port);
+        _owned.Add(_sensor);
+        _owned.Add(_officer);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var d in Enumerable.Reverse(_owned))
+        {
+            await d.DisposeAsync();
+        }
+    }
+
+    private async Task<IngestionService> StartAsync(string? influxUrl = "", Dictionary<string, string?>? extra = null)
+    {
+        var service = new IngestionService(_broker.Host, _broker.Port, influxUrl == "" ? _influx.Url : influxUrl, _db, extra);
+        _owned.Add(service);
+        await service.StartAndWaitReadyAsync();
+        await _officer.SubscribeAsync(service.AlertsRoot + "/#");
+        return service;
+    }
+
+    private Task PublishCh4Async(IngestionService s, long ts, double lel) =>
+        _sensor.PublishAsync($"{s.TopicRoot}/kukes/t03/gas/{Sensor}", $$$"""{"ts":{{{ts}}},"values":{"ch4_lel_pct":{{{lel}}},"o2_pct":20.9}}""");
+
+    private List<JsonElement> Events(IngestionService s) => _officer.Received
+        .Where(m => m.Topic == $"{s.AlertsRoot}/kukes/t03/{Sensor}/ch4-lel" && m.Payload.Length > 0)
+        .Select(m => JsonDocument.Parse(System.Buffers.BuffersExtensions.ToArray(m.Payload)).RootElement.Clone()).ToList();
+
+    private async Task<List<JsonElement>> EventsAsync(IngestionService s, int count, string what) =>
+        await Poll.ForAsync(() => Task.FromResult(Events(s)), e => e.Count >= count, what);
+
+    [Fact]
+    public async Task MethaneEpisode_RaisesEscalatesClears_OnMqttInfluxAndWebhook_WithRetainedStateWhileActive()
+    {
+        var hooks = new ConcurrentQueue<string>();
+        var port = FreePort.Next();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var firstHook = true;
+        var loop = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                try
+                {
+                    var ctx = await listener.GetContextAsync();
+                    using var reader = new StreamReader(ctx.Request.InputStream, Encoding.UTF8);
+                    var body = await reader.ReadToEndAsync();
+                    // The first delivery fails: the webhook channel must retry it.
+                    ctx.Response.StatusCode = firstHook ? 500 : 200;
+                    if (!firstHook)
+                    {
+                        hooks.Enqueue(body);
+                    }
+                    firstHook = false;
+                    ctx.Response.Close();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        });
+        var service = await StartAsync(extra: new()
+        {
+            ["Telemetry__Alerts__Webhooks__0__Url"] = $"http://127.0.0.1:{port}/hook",
+            ["Telemetry__Alerts__Webhooks__0__Secret"] = "hook-secret",
+            ["Telemetry__Alerts__Webhooks__0__RetryDelay"] = "00:00:00.100",
+        });
+        var t = Feed.BaseMs() + 3_000_000;
+        await PublishCh4Async(service, t, 4);
+        await PublishCh4Async(service, t + 1000, 12);
+        var raised = (await EventsAsync(service, 1, "raised"))[0];
+        Assert.Equal("raised", raised.GetProperty("state").GetString());
+        Assert.Equal("amber", raised.GetProperty("level").GetString());
+        Assert.Equal($"kukes/t03/{Sensor}/ch4-lel", raised.GetProperty("alert_id").GetString());
+        Assert.Equal(12, raised.GetProperty("value").GetDouble());
+        Assert.Equal(10, raised.GetProperty("threshold").GetDouble());
+        Assert.Equal("ch4_lel_pct", raised.GetProperty("field").GetString());
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(t + 1000), raised.GetProperty("ts").GetDateTimeOffset());
+
+        await PublishCh4Async(service, t + 2000, 25);
+        await PublishCh4Async(service, t + 3000, 26); // stays above: no new event
+        var escalated = (await EventsAsync(service, 2, "escalated"))[1];
+        Assert.Equal(("escalated", "red", "amber"), (escalated.GetProperty("state").GetString(), escalated.GetProperty("level").GetString(), escalated.GetProperty("previous_level").GetString()));
+
+        // A safety officer's app that connects now sees the active alert at once (retained).
+        await using (var late = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port))
+        {
+            await late.SubscribeAsync($"{service.AlertsRoot}/kukes/t03/{Sensor}/ch4-lel");
+            var retained = await Poll.ForAsync(() => Task.FromResult(late.Received.ToList()), r => r.Count > 0, "the retained alert");
+            Assert.True(retained[0].Retain);
+            Assert.Contains("\"escalated\"", Encoding.UTF8.GetString(retained[0].Payload), StringComparison.Ordinal);
+        }
+
+        await PublishCh4Async(service, t + 4000, 9.6); // inside amber's hysteresis band (10 - 0.5): de-escalates, not cleared
+        await PublishCh4Async(service, t + 5000, 9.0);
+        var events = await EventsAsync(service, 4, "deescalated and cleared");
+        Assert.Equal(["raised", "escalated", "deescalated", "cleared"], events.Select(e => e.GetProperty("state").GetString()));
+
+        // Cleared: the retained message is gone. A marker published after subscribing arrives after any retained message.
+        await using (var late = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port))
+        {
+            await late.SubscribeAsync($"{service.AlertsRoot}/kukes/t03/{Sensor}/#");
+            await _sensor.PublishAsync($"{service.AlertsRoot}/kukes/t03/{Sensor}/marker", "m");
+            await Poll.UntilAsync(() => late.Received.Any(m => m.Topic.EndsWith("/marker", StringComparison.Ordinal)), "the marker");
+            Assert.DoesNotContain(late.Received, m => m.Topic.EndsWith("/ch4-lel", StringComparison.Ordinal) && m.Payload.Length > 0);
+        }
+
+        var rows = await Poll.ForAsync(() => _influx.RowsAsync(_db, "SELECT * FROM alerts WHERE rule = 'ch4-lel'"), r => r.Count == 4, "4 alerts rows");
+        Assert.Equal(["raised", "escalated", "deescalated", "cleared"], rows.Select(r => r["state"].GetString()));
+        Assert.All(rows, r => Assert.Equal($"kukes/t03/{Sensor}/ch4-lel", r["alert_id"].GetString()));
+
+        var hookBodies = await Poll.ForAsync(() => Task.FromResult(hooks.ToList()), h => h.Count >= 4, "4 webhook deliveries (the first after a retry)");
+        Assert.Contains("\"raised\"", hookBodies[0], StringComparison.Ordinal);
+        listener.Stop();
+        await loop;
+    }
+
+    [Fact]
+    public async Task Acknowledgement_ByMqttAndByHttp_WithTheApiKey()
+    {
+        var service = await StartAsync();
+        var t = Feed.BaseMs() + 3_000_000;
+        await PublishCh4Async(service, t, 30);
+        await EventsAsync(service, 1, "raised red");
+
+        using (var anonymous = await service.Http.PostAsJsonAsync(new Uri($"http://127.0.0.1:{service.HttpPort}/api/alerts/kukes/t03/{Sensor}/ch4-lel/ack"), new { by = "eve" }))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+        await _sensor.PublishAsync($"{service.AlertsRoot}/ack/kukes/t03/{Sensor}/ch4-lel", """{"by":"ana","note":"ventilation on"}""");
+        var acked = (await EventsAsync(service, 2, "acknowledged"))[1];
+        Assert.Equal("acknowledged", acked.GetProperty("state").GetString());
+        Assert.Equal("red", acked.GetProperty("level").GetString());
+        Assert.Equal("ana", acked.GetProperty("acknowledged_by").GetString());
+
+        var active = await service.GetAsync("/api/alerts");
+        Assert.Contains("\"ana\"", active, StringComparison.Ordinal);
+
+        // A second alert, acknowledged over HTTP.
+        await _sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/gas-0008", $$$"""{"ts":{{{t}}},"values":{"o2_pct":18.5}}""");
+        await Poll.UntilAsync(async () => (await service.GetAsync("/api/alerts")).Contains("gas-0008/o2-low", StringComparison.Ordinal), "the o2-low alert listed");
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{service.HttpPort}/api/alerts/kukes/t03/gas-0008/o2-low/ack"))
+        {
+            Content = JsonContent.Create(new { by = "bo", note = "evacuated" }),
+        };
+        request.Headers.Add("X-Api-Key", IngestionService.ApiKey);
+        using var response = await service.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var rows = await Poll.ForAsync(() => _influx.RowsAsync(_db, "SELECT * FROM alerts WHERE state = 'acknowledged'"), r => r.Count == 2, "both acknowledgements in InfluxDB");
+        Assert.Equal(["ana", "bo"], rows.Select(r => r["acknowledged_by"].GetString()).Order());
+    }
+
+    [Fact]
+    public async Task DatabaseDown_AlertsStillGoOut()
+    {
+        var service = await StartAsync(influxUrl: $"http://127.0.0.1:{FreePort.Next()}");
+        await PublishCh4Async(service, Feed.BaseMs() + 3_000_000, 21);
+        var e = (await EventsAsync(service, 1, "an alert while InfluxDB is unreachable"))[0];
+        Assert.Equal("red", e.GetProperty("level").GetString());
+    }
+
+    [Fact]
+    public async Task Restart_NeitherForgetsNorRaisesAgain()
+    {
+        var service = await StartAsync();
+        var t = Feed.BaseMs() + 3_000_000;
+        await PublishCh4Async(service, t, 15);
+        await EventsAsync(service, 1, "raised");
+        await service.RestartAsync();
+        await PublishCh4Async(service, t + 1000, 16);
+        await PublishCh4Async(service, t + 2000, 25);
+        var events = await EventsAsync(service, 2, "escalated after the restart");
+        Assert.Equal(["raised", "escalated"], events.Select(e => e.GetProperty("state").GetString()));
+        Assert.Contains($"{Sensor}/ch4-lel", await service.GetAsync("/api/alerts"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StrictRegistry_RefusesUnknownSensors_AndAddsTheZoneTag()
+    {
+        using var dir = new TempDir("registry");
+        var file = dir.Combine("registry.yaml");
+        await File.WriteAllTextAsync(file, """
+            sensors:
+              - { site: kukes, tunnel: t03, kind: gas, sensor: gas-0007, zone: north-portal, chainage_m: 120 }
+            """);
+        var service = await StartAsync(extra: new() { ["Telemetry__Registry__File"] = file, ["Telemetry__Registry__Strict"] = "true" });
+        var t = Feed.BaseMs();
+        await PublishCh4Async(service, t, 1);
+        await _sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/spoofed", $$$"""{"ts":{{{t}}},"values":{"ch4_lel_pct":1}}""");
+
+        var gas = Assert.Single(await Poll.ForAsync(() => _influx.RowsAsync(_db, "SELECT * FROM gas"), r => r.Count == 1, "the registered sensor's reading"));
+        Assert.Equal("north-portal", gas["zone"].GetString());
+        var rejected = await Poll.ForAsync(() => _influx.RowsAsync(_db, "SELECT * FROM rejected"), r => r.Count == 1, "the spoofed sensor's rejection");
+        Assert.Equal("unknown_sensor", rejected[0]["reason"].GetString());
+    }
+}
