@@ -19,7 +19,35 @@ public sealed partial class ComposeFileTests
 
     private static YamlMappingNode Service(string name) => Yaml.Map(Yaml.Map(Compose, "services"), name);
 
-    /// <summary>The configuration keys of SPEC §9 as environment variables, and the rule overrides of §7.2.</summary>
+    /// <summary>
+    /// Every option the service has: the keys of its appsettings.json (which lists each option with its default), as
+    /// environment variables. A compose key outside this set would be silently ignored by the service.
+    /// </summary>
+    private static readonly HashSet<string> ServiceKeys = FlattenSettings();
+
+    private static HashSet<string> FlattenSettings()
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal) { "urls" };
+        using var doc = System.Text.Json.JsonDocument.Parse(Repo.Read("src/Telemetry.Ingestion/appsettings.json"));
+        void Walk(System.Text.Json.JsonElement e, string prefix)
+        {
+            if (e.ValueKind == System.Text.Json.JsonValueKind.Object)
+            {
+                foreach (var p in e.EnumerateObject())
+                {
+                    Walk(p.Value, prefix.Length == 0 ? p.Name : prefix + "__" + p.Name);
+                }
+            }
+            else
+            {
+                keys.Add(prefix);
+            }
+        }
+        Walk(doc.RootElement.GetProperty("Telemetry"), "Telemetry");
+        return keys;
+    }
+
+    /// <summary>The configuration keys of SPEC §9 as environment variables.</summary>
     private static readonly HashSet<string> SpecKeys =
     [
         "Telemetry__Mqtt__Host", "Telemetry__Mqtt__Port", "Telemetry__Mqtt__ClientId", "Telemetry__Mqtt__Username",
@@ -89,10 +117,11 @@ public sealed partial class ComposeFileTests
     }
 
     [Fact]
-    public void IngestionService_GetsOnlySpecConfigurationKeys_PointingAtTheStack()
+    public void IngestionService_GetsOnlyOptionsTheServiceHas_PointingAtTheStack()
     {
         var env = Environment(Service("ingestion"));
-        Assert.DoesNotContain(env.Keys, k => !SpecKeys.Contains(k) && !k.StartsWith("Telemetry__Alerts__Rules__", StringComparison.Ordinal));
+        Assert.DoesNotContain(env.Keys, k => !ServiceKeys.Contains(k) && !k.StartsWith("Telemetry__Alerts__Rules__", StringComparison.Ordinal));
+        Assert.Subset(ServiceKeys, SpecKeys);
         Assert.Equal("mosquitto", env["Telemetry__Mqtt__Host"]);
         Assert.Equal("http://influxdb:8086", env["Telemetry__Influx__Url"]);
         Assert.Equal("2", env["Telemetry__Influx__ApiVersion"]);
