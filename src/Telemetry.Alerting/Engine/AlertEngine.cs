@@ -527,18 +527,14 @@ public sealed class AlertEngine : IAlertEngine
         return true;
     }
 
-    private static Field FieldOf(RuleDefinition rule, SensorState s)
-    {
-        var kind = KindOf(s);
-        foreach (var spec in FieldCatalogue.StoredFor(kind))
-        {
-            if (spec.Name == rule.Field)
-            {
-                return spec.Id;
-            }
-        }
-        return Field.BatteryV;
-    }
+    // Looked up per rule per reading: one table built once, not the catalogue's lists (which allocate per call).
+    private static readonly Dictionary<(SensorKind, string), Field> Fields = SensorKinds.All
+        .SelectMany(k => FieldCatalogue.StoredFor(k).Select(f => (Key: (k, f.Name), f.Id)))
+        .ToDictionary(x => x.Key, x => x.Id);
+
+    private static Field FieldOf(RuleDefinition rule, SensorState s) =>
+        // Rules were validated against their kind; stale rules have no field and never read one.
+        Fields.GetValueOrDefault(((s.Address ?? Address(s)).Kind, rule.Field), Field.BatteryV);
 
     private static RuleState StateFor(SensorState s, RuleDefinition rule)
     {

@@ -17,8 +17,15 @@ public sealed class AverageWindow
     [JsonPropertyName("w")] public long WindowMs { get; set; }
     [JsonPropertyName("b")] public long BucketMs { get; set; }
 
-    /// <summary>Each bucket: [start ms, ∫value·dt in value·ms, covered ms].</summary>
-    [JsonPropertyName("k")] public List<double[]> Buckets { get; set; } = [];
+    private const int Stride = 3;
+
+    /// <summary>
+    /// Buckets, flat: [start ms, ∫value·dt in value·ms, covered ms] per bucket. Flat and contiguous because a tick
+    /// walks every window of every sensor; an array per bucket cost a cache miss per bucket.
+    /// </summary>
+    [JsonPropertyName("k")] public List<double> Buckets { get; set; } = [];
+
+    [JsonIgnore] public int BucketCount => Buckets.Count / Stride;
 
     /// <summary>The newest sample, whose hold is still open.</summary>
     [JsonPropertyName("ot")] public long? OpenMs { get; set; }
@@ -46,9 +53,9 @@ public sealed class AverageWindow
     {
         var start = at - WindowMs;
         double sum = 0;
-        foreach (var b in Buckets)
+        for (var i = 0; i < Buckets.Count; i += Stride)
         {
-            var bStart = (long)b[0];
+            var bStart = (long)Buckets[i];
             var bEnd = bStart + BucketMs;
             var overlap = Math.Min(bEnd, at) - Math.Max(bStart, start);
             if (overlap <= 0)
@@ -56,7 +63,7 @@ public sealed class AverageWindow
                 continue;
             }
             // Inside a bucket the exposure is taken as evenly spread: the window edge costs at most one bucket's detail.
-            sum += b[1] * Math.Min(1.0, (double)overlap / BucketMs);
+            sum += Buckets[i + 1] * Math.Min(1.0, (double)overlap / BucketMs);
         }
         if (OpenMs is { } open)
         {
@@ -76,14 +83,13 @@ public sealed class AverageWindow
         {
             var bStart = from - Mod(from, BucketMs);
             var end = Math.Min(to, bStart + BucketMs);
-            var bucket = Buckets.Count > 0 && (long)Buckets[^1][0] == bStart ? Buckets[^1] : null;
-            if (bucket is null)
+            if (Buckets.Count == 0 || (long)Buckets[^Stride] != bStart)
             {
-                bucket = [bStart, 0, 0];
-                Buckets.Add(bucket);
+                Buckets.AddRange([bStart, 0, 0]);
             }
-            bucket[1] += value * (end - from);
-            bucket[2] += end - from;
+            var last = Buckets.Count - Stride;
+            Buckets[last + 1] += value * (end - from);
+            Buckets[last + 2] += end - from;
             from = end;
         }
     }
@@ -91,9 +97,9 @@ public sealed class AverageWindow
     private void Prune(long at)
     {
         var drop = 0;
-        while (drop < Buckets.Count && (long)Buckets[drop][0] + BucketMs <= at - WindowMs)
+        while (drop < Buckets.Count && (long)Buckets[drop] + BucketMs <= at - WindowMs)
         {
-            drop++;
+            drop += Stride;
         }
         Buckets.RemoveRange(0, drop);
     }
@@ -114,8 +120,10 @@ public sealed class RateWindow
     [JsonPropertyName("w")] public long WindowMs { get; set; }
     [JsonPropertyName("b")] public long BucketMs { get; set; }
 
-    /// <summary>Each bucket: [start ms, n, Σx, Σy, Σx², Σxy, first ms, last ms], x in hours from the bucket start.</summary>
-    [JsonPropertyName("k")] public List<double[]> Buckets { get; set; } = [];
+    private const int Stride = 8;
+
+    /// <summary>Buckets, flat: [start ms, n, Σx, Σy, Σx², Σxy, first ms, last ms] per bucket, x in hours from the bucket start.</summary>
+    [JsonPropertyName("k")] public List<double> Buckets { get; set; } = [];
 
     public static RateWindow For(TimeSpan window)
     {
@@ -126,23 +134,22 @@ public sealed class RateWindow
     public void Add(long t, double value)
     {
         var bStart = t - AverageWindow.Mod(t, BucketMs);
-        var bucket = Buckets.Count > 0 && (long)Buckets[^1][0] == bStart ? Buckets[^1] : null;
-        if (bucket is null)
+        if (Buckets.Count == 0 || (long)Buckets[^Stride] != bStart)
         {
-            bucket = [bStart, 0, 0, 0, 0, 0, t, t];
-            Buckets.Add(bucket);
+            Buckets.AddRange([bStart, 0, 0, 0, 0, 0, t, t]);
         }
+        var b = Buckets.Count - Stride;
         var x = (t - bStart) / MsPerHour;
-        bucket[1] += 1;
-        bucket[2] += x;
-        bucket[3] += value;
-        bucket[4] += x * x;
-        bucket[5] += x * value;
-        bucket[7] = t;
+        Buckets[b + 1] += 1;
+        Buckets[b + 2] += x;
+        Buckets[b + 3] += value;
+        Buckets[b + 4] += x * x;
+        Buckets[b + 5] += x * value;
+        Buckets[b + 7] = t;
         var drop = 0;
-        while (drop < Buckets.Count && (long)Buckets[drop][0] + BucketMs <= t - WindowMs)
+        while (drop < Buckets.Count && (long)Buckets[drop] + BucketMs <= t - WindowMs)
         {
-            drop++;
+            drop += Stride;
         }
         Buckets.RemoveRange(0, drop);
     }
@@ -152,21 +159,22 @@ public sealed class RateWindow
     {
         double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
         long first = long.MaxValue, last = long.MinValue;
-        foreach (var b in Buckets)
+        var k = Buckets;
+        for (var b = 0; b < k.Count; b += Stride)
         {
-            if ((long)b[0] + BucketMs <= at - WindowMs || (long)b[6] > at)
+            if ((long)k[b] + BucketMs <= at - WindowMs || (long)k[b + 6] > at)
             {
                 continue;
             }
             // Shift the bucket's x origin to `at` so that every bucket shares one origin and the sums stay small.
-            var c = ((long)b[0] - at) / MsPerHour;
-            n += b[1];
-            sx += b[2] + b[1] * c;
-            sy += b[3];
-            sxx += b[4] + 2 * c * b[2] + b[1] * c * c;
-            sxy += b[5] + c * b[3];
-            first = Math.Min(first, (long)b[6]);
-            last = Math.Max(last, (long)b[7]);
+            var c = ((long)k[b] - at) / MsPerHour;
+            n += k[b + 1];
+            sx += k[b + 2] + k[b + 1] * c;
+            sy += k[b + 3];
+            sxx += k[b + 4] + 2 * c * k[b + 2] + k[b + 1] * c * c;
+            sxy += k[b + 5] + c * k[b + 3];
+            first = Math.Min(first, (long)k[b + 6]);
+            last = Math.Max(last, (long)k[b + 7]);
         }
         if (n < 2 || last - first < WindowMs / 2)
         {

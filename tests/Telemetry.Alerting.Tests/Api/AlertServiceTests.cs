@@ -108,6 +108,33 @@ public sealed class AlertServiceTests
     }
 
     [Fact]
+    public async Task Readings_ThroughTheService_ReachARealBrokerAsTheSpecEventJson()
+    {
+        using var dir = new TempDir("alerts-mqtt");
+        await using var broker = await MosquittoServer.StartAsync();
+        await using var publisher = await MqttNetPublisher.ConnectAsync(broker);
+        var root = "alerts-" + Guid.NewGuid().ToString("N")[..8];
+        var settings = OnlyCoInstant();
+        settings["Telemetry:Alerts:TopicRoot"] = root;
+        await using var probe = await MqttProbe.SubscribeAsync(broker, $"{root}/#");
+        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), settings, s => s.AddSingleton<IMqttPublisher>(publisher));
+
+        host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 40)]);
+        host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 112.4, TimeSpan.FromMilliseconds(1))]);
+        host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 1, TimeSpan.FromMilliseconds(2))]);
+        var seen = await Poll.ForAsync(() => Task.FromResult(probe.Received.ToList()), l => l.Count >= 4, "raised, escalated, cleared and the removal");
+        Assert.All(seen, m => Assert.Equal($"{root}/kukes/t03/gas-0007/co-instant", m.Topic));
+        Assert.Equal(["raised", "escalated", "cleared", ""],
+            seen.Select(m => m.Payload.Length == 0 ? "" : JsonDocument.Parse(m.Payload).RootElement.GetProperty("state").GetString()));
+        using var escalated = JsonDocument.Parse(seen[1].Payload);
+        var e = escalated.RootElement;
+        Assert.Equal(("kukes/t03/gas-0007/co-instant", "escalated", "red", "amber", 112.4, 100.0, "CO 112.4 ppm is above the red level 100 ppm"),
+            (e.GetProperty("alert_id").GetString(), e.GetProperty("state").GetString(), e.GetProperty("level").GetString(), e.GetProperty("previous_level").GetString(),
+             e.GetProperty("value").GetDouble(), e.GetProperty("threshold").GetDouble(), e.GetProperty("message").GetString()));
+        Assert.Equal("", seen[3].Payload);
+    }
+
+    [Fact]
     public async Task Channels_AStuckChannel_DoesNotDelayTheOthers()
     {
         using var dir = new TempDir("alerts-isolation");

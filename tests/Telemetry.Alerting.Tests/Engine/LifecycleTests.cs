@@ -249,6 +249,6 @@ public sealed class LifecycleTests
             h.At(TimeSpan.FromSeconds(s), Field.CoPpm, 1);
         }
         var window = h.Engine.Snapshot().Sensors[0].Rules["co-twa"].Average!;
-        Assert.InRange(window.Buckets.Count, 1, AverageWindow.BucketsPerWindow + 1);
+        Assert.InRange(window.BucketCount, 1, AverageWindow.BucketsPerWindow + 1);
     }
 }
