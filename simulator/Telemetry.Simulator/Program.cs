@@ -1,1 +1,3 @@
-return 0;
+using Telemetry.Simulator.Cli;
+
+return await SimulatorCli.InvokeAsync(args, Console.Out, Console.Error, TimeProvider.System);
