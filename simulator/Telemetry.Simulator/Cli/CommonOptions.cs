@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using MQTTnet.Formatter;
 using Telemetry.Simulator.Publishing;
 
 namespace Telemetry.Simulator.Cli;
@@ -91,6 +92,25 @@ internal static class CommonOptions
         DefaultValueFactory = _ => new PublisherOptions().InFlightPerConnection,
         Validators = { r => Positive(r, "--inflight") },
     };
+
+    public static Option<MqttProtocolVersion> Protocol() => new("--protocol")
+    {
+        Description = "MQTT protocol version: 5 or 3.1.1",
+        HelpName = "5|3.1.1",
+        DefaultValueFactory = _ => MqttProtocolVersion.V500,
+        CustomParser = r => r.Tokens.Single().Value switch
+        {
+            "5" or "5.0" => MqttProtocolVersion.V500,
+            "3.1.1" or "3" => MqttProtocolVersion.V311,
+            var other => Fail(r, $"--protocol: '{other}' must be 5 or 3.1.1"),
+        },
+    };
+
+    private static MqttProtocolVersion Fail(ArgumentResult r, string message)
+    {
+        r.AddError(message);
+        return MqttProtocolVersion.V500;
+    }
 
     private static TimeSpan? ParseDuration(ArgumentResult r)
     {

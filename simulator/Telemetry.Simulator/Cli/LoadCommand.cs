@@ -17,6 +17,7 @@ internal static class LoadCommand
         var topicRoot = CommonOptions.TopicRoot();
         var connections = CommonOptions.Connections();
         var inflight = CommonOptions.InFlight();
+        var protocol = CommonOptions.Protocol();
         var seed = CommonOptions.Seed();
         readings.Validators.Add(r =>
         {
@@ -41,7 +42,7 @@ internal static class LoadCommand
         });
         var command = new Command("load", "Publish N readings over M sensors at QoS 1, pipelined over several connections, as fast as the broker acknowledges (or at --rate), and print the readings per second achieved.")
         {
-            readings, sensors, rate, broker, topicRoot, connections, inflight, seed,
+            readings, sensors, rate, broker, topicRoot, connections, inflight, protocol, seed,
         };
         command.SetAction((parse, ct) => SimulatorCli.GuardAsync(parse, async (output, token) =>
         {
@@ -49,7 +50,7 @@ internal static class LoadCommand
                 parse.GetValue(topicRoot) ?? Scenario.DefaultTopicRoot, parse.GetValue(seed));
             var endpoint = parse.GetValue(broker)!;
             await using var publisher = await MqttPublisher.ConnectAsync(endpoint,
-                new PublisherOptions { Connections = parse.GetValue(connections), InFlightPerConnection = parse.GetValue(inflight), ClientIdPrefix = "tunnel-sim-load" }, token);
+                new PublisherOptions { Connections = parse.GetValue(connections), InFlightPerConnection = parse.GetValue(inflight), Protocol = parse.GetValue(protocol), ClientIdPrefix = "tunnel-sim-load" }, token);
             var sent = new Counter();
             LoadResult result;
             await using (ProgressReporter.Start(output, SimulatorCli.IsTerminal(output), sent, time))

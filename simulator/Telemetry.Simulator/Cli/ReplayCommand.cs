@@ -19,9 +19,10 @@ internal static class ReplayCommand
         topicRoot.Description = "Replace the first topic segment of every message";
         var connections = CommonOptions.Connections();
         var inflight = CommonOptions.InFlight();
+        var protocol = CommonOptions.Protocol();
         var command = new Command("replay", "Publish a recorded feed to an MQTT broker. Timestamps inside the payloads are shifted so the feed happens now (its last reading stamped when it is sent), unless --keep-timestamps.")
         {
-            file, speed, keep, broker, topicRoot, connections, inflight,
+            file, speed, keep, broker, topicRoot, connections, inflight, protocol,
         };
         command.SetAction((parse, ct) => SimulatorCli.GuardAsync(parse, async (output, token) =>
         {
@@ -51,7 +52,7 @@ internal static class ReplayCommand
                 Payload = TimestampRebaser.Shift(m.Payload, shift),
             });
             await using var publisher = await MqttPublisher.ConnectAsync(parse.GetValue(broker)!,
-                new PublisherOptions { Connections = parse.GetValue(connections), InFlightPerConnection = parse.GetValue(inflight) }, token);
+                new PublisherOptions { Connections = parse.GetValue(connections), InFlightPerConnection = parse.GetValue(inflight), Protocol = parse.GetValue(protocol) }, token);
             var sent = new Counter();
             long count;
             TimeSpan elapsed;

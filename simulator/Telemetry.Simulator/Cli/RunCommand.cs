@@ -20,9 +20,10 @@ internal static class RunCommand
         var topicRoot = CommonOptions.TopicRoot();
         var connections = CommonOptions.Connections();
         var inflight = CommonOptions.InFlight();
+        var protocol = CommonOptions.Protocol();
         var command = new Command("run", "Publish a scenario's fleet and incidents to an MQTT broker. Faster than real time, the feed is placed so that its last reading is stamped 'now': no timestamp is ever in the future.")
         {
-            scenario, seed, speed, duration, broker, topicRoot, connections, inflight,
+            scenario, seed, speed, duration, broker, topicRoot, connections, inflight, protocol,
         };
         command.SetAction((parse, ct) => SimulatorCli.GuardAsync(parse, async (output, token) =>
         {
@@ -33,7 +34,7 @@ internal static class RunCommand
             var start = FeedPlayer.VirtualStart(time.GetUtcNow(), length, x);
             var feed = generator.Generate(start, length ?? TimeSpan.MaxValue);
             await using var publisher = await MqttPublisher.ConnectAsync(parse.GetValue(broker)!,
-                new PublisherOptions { Connections = parse.GetValue(connections), InFlightPerConnection = parse.GetValue(inflight) }, token);
+                new PublisherOptions { Connections = parse.GetValue(connections), InFlightPerConnection = parse.GetValue(inflight), Protocol = parse.GetValue(protocol) }, token);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"run {loaded.Name}: {loaded.Sensors.Count} sensors, {loaded.Incidents.Count} incidents, seed {generator.Seed}, speed {x}, topic root {generator.TopicRoot}, broker {parse.GetValue(broker)}"));
             var sent = new Counter();
