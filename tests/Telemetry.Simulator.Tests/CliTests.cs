@@ -136,6 +136,38 @@ public sealed class CliTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
     }
 
     [Fact]
+    public async Task Record_FromBroker_CapturesWhatItCarries_IncludingBinary()
+    {
+        using var dir = new TempDir("capture");
+        var file = dir.Combine("capture.jsonl");
+        var root = UniqueRoot();
+        var output = new StringWriter();
+        var console = TextWriter.Synchronized(output);
+        var recording = SimulatorCli.InvokeAsync(["record", "--subscribe", root + "/#", "--duration", "3s", "--out", file, "--broker", fixture.Endpoint],
+            console, TextWriter.Null, TimeProvider.System);
+        await Poll.UntilAsync(() => output.ToString().Contains("recording", StringComparison.Ordinal) || recording.IsCompleted, "the recorder to subscribe");
+        await using (var publisher = await MqttTestClient.ConnectAsync(fixture.Broker.Host, fixture.Broker.Port))
+        {
+            await publisher.PublishAsync(root + "/kukes/t01/gas/gas-0001", "{\"values\":{\"co_ppm\":1}}");
+            await publisher.PublishAsync(root + "/kukes/t01/gas/gas-0001", new byte[] { 0xFF, 0x00 });
+        }
+        Assert.Equal(0, await recording);
+        var captured = FeedFile.Read(file).ToList();
+        Assert.Equal(2, captured.Count);
+        Assert.Equal("{\"values\":{\"co_ppm\":1}}", Encoding.UTF8.GetString(captured[0].Payload));
+        Assert.Equal(new byte[] { 0xFF, 0x00 }, captured[1].Payload);
+        Assert.True(captured[1].OffsetMs >= captured[0].OffsetMs);
+    }
+
+    [Fact]
+    public async Task Record_NeedsScenarioOrSubscribe()
+    {
+        var (code, _, error) = await Cli("record", "--duration", "1m", "--out", "x.jsonl");
+        Assert.NotEqual(0, code);
+        Assert.Contains("either --scenario FILE", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_AtHighSpeed_PublishesTheScenarioWithNoFutureTimestamps()
     {
         var root = UniqueRoot();

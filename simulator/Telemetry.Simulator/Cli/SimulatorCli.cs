@@ -16,7 +16,7 @@ internal static class SimulatorCli
     {
         var root = new RootCommand("Tunnel telemetry simulator: a realistic sensor fleet, scripted incidents, recorded feeds and benchmark load over MQTT.");
         var examples = new Dictionary<Command, string[]>();
-        foreach (var (command, lines) in new[] { RunCommand.Create(time), RecordCommand.Create(), ReplayCommand.Create(time), LoadCommand.Create(time) })
+        foreach (var (command, lines) in new[] { RunCommand.Create(time), RecordCommand.Create(time), ReplayCommand.Create(time), LoadCommand.Create(time) })
         {
             root.Subcommands.Add(command);
             examples[command] = lines;

@@ -14,38 +14,16 @@ namespace Telemetry.Simulator.Recording;
 /// </summary>
 internal static class FeedFile
 {
-    // Relaxed escaping keeps payload text readable in the file ("ts" rather than \u0022ts\u0022); it is still exact.
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <returns>How many messages were written.</returns>
     public static long Write(Stream stream, IEnumerable<FeedMessage> feed)
     {
         ArgumentNullException.ThrowIfNull(feed);
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        long count = 0;
-        using var writer = new Utf8JsonWriter(buffer, WriterOptions);
+        using var writer = new FeedFileWriter(stream);
         foreach (var m in feed)
         {
-            writer.Reset();
-            writer.WriteStartObject();
-            writer.WriteNumber("offset_ms"u8, m.OffsetMs);
-            writer.WriteString("topic"u8, m.Topic);
-            if (Utf8.IsValid(m.Payload))
-            {
-                writer.WriteString("payload"u8, Encoding.UTF8.GetString(m.Payload));
-            }
-            else
-            {
-                writer.WriteBase64String("payload_b64"u8, m.Payload);
-            }
-            writer.WriteEndObject();
-            writer.Flush();
-            buffer.Write("\n"u8);
-            stream.Write(buffer.WrittenSpan);
-            buffer.ResetWrittenCount();
-            count++;
+            writer.Write(m);
         }
-        return count;
+        return writer.Count;
     }
 
     public static long Write(string path, IEnumerable<FeedMessage> feed)
@@ -89,5 +67,45 @@ internal static class FeedFile
         {
             throw new FormatException($"{path}:{lineNumber}: not a recorded message: {ex.Message}", ex);
         }
+    }
+}
+
+/// <summary>Appends messages to a recorded feed, one line each (see <see cref="FeedFile"/>).</summary>
+internal sealed class FeedFileWriter(Stream stream) : IDisposable
+{
+    // Relaxed escaping keeps payload text readable in the file ("ts" rather than \u0022ts\u0022); it is still exact.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+    private readonly Utf8JsonWriter _json = new(Stream.Null, WriterOptions);
+
+    public long Count { get; private set; }
+
+    public void Write(FeedMessage m)
+    {
+        _json.Reset(_buffer);
+        _json.WriteStartObject();
+        _json.WriteNumber("offset_ms"u8, m.OffsetMs);
+        _json.WriteString("topic"u8, m.Topic);
+        if (Utf8.IsValid(m.Payload))
+        {
+            _json.WriteString("payload"u8, Encoding.UTF8.GetString(m.Payload));
+        }
+        else
+        {
+            _json.WriteBase64String("payload_b64"u8, m.Payload);
+        }
+        _json.WriteEndObject();
+        _json.Flush();
+        _buffer.Write("\n"u8);
+        stream.Write(_buffer.WrittenSpan);
+        _buffer.ResetWrittenCount();
+        Count++;
+    }
+
+    public void Dispose()
+    {
+        _json.Dispose();
+        stream.Flush();
     }
 }
