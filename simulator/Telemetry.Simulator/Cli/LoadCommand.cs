@@ -13,11 +13,8 @@ internal static class LoadCommand
         var readings = new Option<long>("--readings") { Description = "Readings to publish (one per message)", HelpName = "N", Required = true };
         var sensors = new Option<int>("--sensors") { Description = "Sensors to spread them over (humidity, gas and strain in turn)", HelpName = "M", Required = true };
         var rate = new Option<double?>("--rate") { Description = "Readings per second overall (default: as fast as the broker acknowledges)", HelpName = "R" };
-        var broker = CommonOptions.Broker();
         var topicRoot = CommonOptions.TopicRoot();
-        var connections = CommonOptions.Connections();
-        var inflight = CommonOptions.InFlight();
-        var protocol = CommonOptions.Protocol();
+        var publishing = new PublishOptionSet();
         var seed = CommonOptions.Seed();
         readings.Validators.Add(r =>
         {
@@ -42,15 +39,15 @@ internal static class LoadCommand
         });
         var command = new Command("load", "Publish N readings over M sensors at QoS 1, pipelined over several connections, as fast as the broker acknowledges (or at --rate), and print the readings per second achieved.")
         {
-            readings, sensors, rate, broker, topicRoot, connections, inflight, protocol, seed,
+            readings, sensors, rate, topicRoot, seed,
         };
+        publishing.AddTo(command);
         command.SetAction((parse, ct) => SimulatorCli.GuardAsync(parse, async (output, token) =>
         {
             var options = new LoadOptions(parse.GetValue(readings), parse.GetValue(sensors), parse.GetValue(rate),
                 parse.GetValue(topicRoot) ?? Scenario.DefaultTopicRoot, parse.GetValue(seed));
-            var endpoint = parse.GetValue(broker)!;
-            await using var publisher = await MqttPublisher.ConnectAsync(endpoint,
-                new PublisherOptions { Connections = parse.GetValue(connections), InFlightPerConnection = parse.GetValue(inflight), Protocol = parse.GetValue(protocol), ClientIdPrefix = "tunnel-sim-load" }, token);
+            var endpoint = parse.GetValue(publishing.Broker)!;
+            await using var publisher = await publishing.ConnectAsync(parse, token, "tunnel-sim-load");
             var sent = new Counter();
             LoadResult result;
             await using (ProgressReporter.Start(output, SimulatorCli.IsTerminal(output), sent, time))

@@ -14,16 +14,14 @@ internal static class ReplayCommand
         var file = new Argument<FileInfo>("FILE") { Description = "Recorded feed (JSON lines, as written by record)" };
         var speed = CommonOptions.Speed();
         var keep = new Option<bool>("--keep-timestamps") { Description = "Publish the recorded ts unchanged (default: shift them to now, keeping the gaps)" };
-        var broker = CommonOptions.Broker();
         var topicRoot = CommonOptions.TopicRoot();
         topicRoot.Description = "Replace the first topic segment of every message";
-        var connections = CommonOptions.Connections();
-        var inflight = CommonOptions.InFlight();
-        var protocol = CommonOptions.Protocol();
+        var publishing = new PublishOptionSet();
         var command = new Command("replay", "Publish a recorded feed to an MQTT broker. Timestamps inside the payloads are shifted so the feed happens now (its last reading stamped when it is sent), unless --keep-timestamps.")
         {
-            file, speed, keep, broker, topicRoot, connections, inflight, protocol,
+            file, speed, keep, topicRoot,
         };
+        publishing.AddTo(command);
         command.SetAction((parse, ct) => SimulatorCli.GuardAsync(parse, async (output, token) =>
         {
             var path = parse.GetRequiredValue(file).FullName;
@@ -51,21 +49,8 @@ internal static class ReplayCommand
                 Topic = root is null ? m.Topic : ReplaceRoot(m.Topic, root),
                 Payload = TimestampRebaser.Shift(m.Payload, shift),
             });
-            await using var publisher = await MqttPublisher.ConnectAsync(parse.GetValue(broker)!,
-                new PublisherOptions { Connections = parse.GetValue(connections), InFlightPerConnection = parse.GetValue(inflight), Protocol = parse.GetValue(protocol) }, token);
-            var sent = new Counter();
-            long count;
-            TimeSpan elapsed;
-            var progress = ProgressReporter.Start(output, SimulatorCli.IsTerminal(output), sent, time);
-            try
-            {
-                count = await FeedPlayer.PlayAsync(feed, publisher, x, time, sent, token);
-            }
-            finally
-            {
-                elapsed = progress.Elapsed;
-                await progress.DisposeAsync();
-            }
+            await using var publisher = await publishing.ConnectAsync(parse, token);
+            var (count, elapsed) = await PublishOptionSet.PlayAsync(feed, publisher, x, time, output, openEnded: false, token);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"replayed {count:N0} messages in {elapsed.TotalSeconds:0.0} s (timestamps {(shift == 0 ? "as recorded" : $"shifted by {TimeSpan.FromMilliseconds(shift):d\\.hh\\:mm\\:ss}")})"));
             return SimulatorCli.Ok;

@@ -16,15 +16,13 @@ internal static class RunCommand
         var speed = CommonOptions.Speed();
         var duration = CommonOptions.Duration(required: false);
         duration.Description = "How long, on the scenario's clock (90s, 10m, 8h, 2d); default: until Ctrl+C";
-        var broker = CommonOptions.Broker();
         var topicRoot = CommonOptions.TopicRoot();
-        var connections = CommonOptions.Connections();
-        var inflight = CommonOptions.InFlight();
-        var protocol = CommonOptions.Protocol();
+        var publishing = new PublishOptionSet();
         var command = new Command("run", "Publish a scenario's fleet and incidents to an MQTT broker. Faster than real time, the feed is placed so that its last reading is stamped 'now': no timestamp is ever in the future.")
         {
-            scenario, seed, speed, duration, broker, topicRoot, connections, inflight, protocol,
+            scenario, seed, speed, duration, topicRoot,
         };
+        publishing.AddTo(command);
         command.SetAction((parse, ct) => SimulatorCli.GuardAsync(parse, async (output, token) =>
         {
             var loaded = ScenarioLoader.Load(parse.GetRequiredValue(scenario).FullName);
@@ -33,30 +31,10 @@ internal static class RunCommand
             var length = parse.GetValue(duration);
             var start = FeedPlayer.VirtualStart(time.GetUtcNow(), length, x);
             var feed = generator.Generate(start, length ?? TimeSpan.MaxValue);
-            await using var publisher = await MqttPublisher.ConnectAsync(parse.GetValue(broker)!,
-                new PublisherOptions { Connections = parse.GetValue(connections), InFlightPerConnection = parse.GetValue(inflight), Protocol = parse.GetValue(protocol) }, token);
+            await using var publisher = await publishing.ConnectAsync(parse, token);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"run {loaded.Name}: {loaded.Sensors.Count} sensors, {loaded.Incidents.Count} incidents, seed {generator.Seed}, speed {x}, topic root {generator.TopicRoot}, broker {parse.GetValue(broker)}"));
-            var sent = new Counter();
-            long count;
-            TimeSpan elapsed;
-            var progress = ProgressReporter.Start(output, SimulatorCli.IsTerminal(output), sent, time);
-            try
-            {
-                count = await FeedPlayer.PlayAsync(feed, publisher, x, time, sent, token);
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested && length is null)
-            {
-                // An open-ended run ends with Ctrl+C; what was sent is still acknowledged before exit.
-                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await publisher.FlushAsync(grace.Token);
-                count = sent.Value;
-            }
-            finally
-            {
-                elapsed = progress.Elapsed;
-                await progress.DisposeAsync();
-            }
+                $"run {loaded.Name}: {loaded.Sensors.Count} sensors, {loaded.Incidents.Count} incidents, seed {generator.Seed}, speed {x}, topic root {generator.TopicRoot}, broker {parse.GetValue(publishing.Broker)}"));
+            var (count, elapsed) = await PublishOptionSet.PlayAsync(feed, publisher, x, time, output, openEnded: length is null, token);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"published {count:N0} messages in {elapsed.TotalSeconds:0.0} s"));
             return SimulatorCli.Ok;
