@@ -187,6 +187,26 @@ public sealed class CliTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
     }
 
     [Fact]
+    public async Task Run_OpenEnded_EndsCleanlyWhenCancelled_AfterFlushing()
+    {
+        var root = UniqueRoot();
+        await using var subscriber = await MqttTestClient.ConnectAsync(fixture.Broker.Host, fixture.Broker.Port);
+        await subscriber.SubscribeAsync(root + "/#");
+        using var stop = new CancellationTokenSource();
+        var output = new StringWriter();
+        var console = TextWriter.Synchronized(output);
+        var run = SimulatorCli.InvokeAsync(["run", "--scenario", TestFeeds.Scenario("kukes-baseline"), "--speed", "50", "--topic-root", root, "--broker", fixture.Endpoint],
+            console, console, TimeProvider.System, stop.Token);
+        await Poll.UntilAsync(() => subscriber.Received.Count >= 50 || run.IsCompleted, "the run to publish");
+        await stop.CancelAsync();
+        Assert.Equal(0, await run);
+        var published = long.Parse(System.Text.RegularExpressions.Regex.Match(output.ToString(), "published ([0-9,]+) messages").Groups[1].Value,
+            NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
+        await Poll.UntilAsync(() => subscriber.Received.Count >= published, "every published message");
+        Assert.Equal(published, subscriber.Received.Count);
+    }
+
+    [Fact]
     public async Task Load_DeliversExactlyTheReadingsAsked_AndReportsTheRate()
     {
         var root = UniqueRoot();

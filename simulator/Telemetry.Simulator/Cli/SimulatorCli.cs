@@ -12,6 +12,9 @@ internal static class SimulatorCli
     public const int Failed = 1;
     public const int BadInput = 2;
 
+    /// <summary>Stopped by Ctrl+C or SIGTERM before it was done (the shell convention for SIGINT).</summary>
+    public const int Cancelled = 130;
+
     public static RootCommand Build(TimeProvider time)
     {
         var root = new RootCommand("Tunnel telemetry simulator: a realistic sensor fleet, scripted incidents, recorded feeds and benchmark load over MQTT.");
@@ -37,7 +40,8 @@ internal static class SimulatorCli
     public static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, TimeProvider time, CancellationToken ct = default)
     {
         var parsed = Build(time).Parse(args);
-        return parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, ct);
+        // Signals are the caller's to turn into ct (see Program.cs).
+        return parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null }, ct);
     }
 
     /// <summary>Runs a verb's body, turning expected failures into a one-line message and an exit code.</summary>
@@ -67,6 +71,11 @@ internal static class SimulatorCli
         {
             await error.WriteLineAsync(ex.Message);
             return Failed;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            await error.WriteLineAsync("cancelled before the end");
+            return Cancelled;
         }
     }
 
