@@ -67,7 +67,20 @@ internal static class RecordCommand
             var generator = new FeedGenerator(loaded, parse.GetValue(seed), parse.GetValue(topicRoot));
             var length = parse.GetValue(duration)!.Value;
             var file = parse.GetRequiredValue(output).FullName;
-            var count = FeedFile.Write(file, generator.Generate(parse.GetValue(start) ?? loaded.Start, length).TakeWhile(_ => !token.IsCancellationRequested));
+            var written = new Counter();
+            long count;
+            await using (ProgressReporter.Start(console, SimulatorCli.IsTerminal(console), written, time))
+            {
+                var feed = generator.Generate(parse.GetValue(start) ?? loaded.Start, length)
+                    .TakeWhile(_ => !token.IsCancellationRequested)
+                    .Select(m =>
+                    {
+                        written.Increment();
+                        return m;
+                    });
+                // Writing is synchronous CPU and disk work; off the caller's thread so the progress line keeps ticking.
+                count = await Task.Run(() => FeedFile.Write(file, feed), CancellationToken.None);
+            }
             token.ThrowIfCancellationRequested();
             await console.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"recorded {count:N0} messages ({Durations.Format(length)} of {loaded.Name}, seed {generator.Seed}) to {file}"));
