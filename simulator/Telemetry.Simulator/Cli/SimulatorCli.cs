@@ -72,6 +72,12 @@ internal static class SimulatorCli
             await error.WriteLineAsync(ex.Message);
             return Failed;
         }
+        catch (IOException ex)
+        {
+            // Writing the output failed (disk full, closed pipe): say so in one line, not a stack trace.
+            await error.WriteLineAsync(ex.Message);
+            return Failed;
+        }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             await error.WriteLineAsync("cancelled before the end");
