@@ -112,7 +112,7 @@ public sealed class CliTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
         var shifts = recordedTs.Zip(replayedTs, (r, p) => p - r).Distinct().ToList();
         Assert.Single(shifts);
         Assert.InRange(replayedTs.Max(), before - 1000, after + 1000);
-        Assert.Contains(received, m => m.Payload.FirstSpan[0] == (byte)'[');
+        Assert.Contains(received, m => m.Payload[0] == (byte)'[');
 
         static long First(byte[] payload) => AllTs(payload).Min();
     }

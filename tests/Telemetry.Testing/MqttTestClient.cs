@@ -11,7 +11,8 @@ public sealed class MqttTestClient : IAsyncDisposable
 
     private MqttTestClient(IMqttClient client) => _client = client;
 
-    public ConcurrentQueue<MqttApplicationMessage> Received { get; } = new();
+    /// <summary>What arrived, copied on arrival (MQTTnet reuses a message's payload buffer after the handler returns).</summary>
+    public ConcurrentQueue<ReceivedMessage> Received { get; } = new();
 
     public static async Task<MqttTestClient> ConnectAsync(string host, int port, string? clientId = null)
     {
@@ -19,7 +20,8 @@ public sealed class MqttTestClient : IAsyncDisposable
         var wrapper = new MqttTestClient(client);
         client.ApplicationMessageReceivedAsync += e =>
         {
-            wrapper.Received.Enqueue(e.ApplicationMessage);
+            var m = e.ApplicationMessage;
+            wrapper.Received.Enqueue(new ReceivedMessage(m.Topic, System.Buffers.BuffersExtensions.ToArray(m.Payload), m.Retain));
             return Task.CompletedTask;
         };
         var options = new MqttClientOptionsBuilder()
@@ -69,4 +71,10 @@ public sealed class MqttTestClient : IAsyncDisposable
         }
         _client.Dispose();
     }
+}
+
+/// <summary>A message as a test sees it: topic, a copy of the payload, and the retain flag.</summary>
+public sealed record ReceivedMessage(string Topic, byte[] Payload, bool Retain)
+{
+    public string Text => System.Text.Encoding.UTF8.GetString(Payload);
 }

@@ -34,6 +34,12 @@ internal sealed partial class AlertingObserver(
             return false;
         }
         var alertId = message.Topic[_ackPrefix.Length..];
+        if (alertId.AsSpan().Count('/') != 3)
+        {
+            // Not an acknowledgement (alerts/ack/{site}/{tunnel}/{sensor}/{rule}) but an alert of a site named "ack",
+            // published by this service itself: nothing to do.
+            return true;
+        }
         if (!TryReadAck(message.Payload, out var by, out var note))
         {
             InvalidAck(logger, message.Topic);
