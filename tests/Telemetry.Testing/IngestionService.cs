@@ -1,15 +1,14 @@
 using System.Globalization;
 using System.Net.Http.Json;
-using Telemetry.Ingestion;
-using Telemetry.Testing;
 
-namespace Telemetry.Ingestion.Tests;
+namespace Telemetry.Testing;
 
 /// <summary>
 /// The ingestion service as a real process (its built dll), configured only through the SPEC §9 environment
-/// variables, with its own topic root, client id, database, spool folder and HTTP port.
+/// variables, with its own topic root, client id, database, spool folder and HTTP port. Needs a project reference to
+/// src/Telemetry.Ingestion in the test project (which copies the service next to the tests).
 /// </summary>
-internal sealed class IngestionService : IAsyncDisposable
+public sealed class IngestionService : IAsyncDisposable
 {
     private readonly TempDir _dir = new("ingest");
     private readonly Dictionary<string, string?> _env;
@@ -64,7 +63,8 @@ internal sealed class IngestionService : IAsyncDisposable
     /// <summary>Sets (or removes, with null) an environment variable for the next start.</summary>
     public void Set(string key, string? value) => _env[key] = value;
 
-    public static string DllPath => typeof(IngestionServiceExtensions).Assembly.Location;
+    /// <summary>The service's dll, copied next to the tests by their project reference to src/Telemetry.Ingestion.</summary>
+    public static string DllPath => Path.Combine(AppContext.BaseDirectory, "Telemetry.Ingestion.dll");
 
     public void Start() => _process.Start();
 
