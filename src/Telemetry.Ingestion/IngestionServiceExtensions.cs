@@ -32,7 +32,8 @@ public static class IngestionServiceExtensions
 
         // Give the spool time to drain on SIGTERM before the host gives up on the services.
         var shutdown = builder.Configuration.GetValue($"{IngestionOptions.Section}:ShutdownTimeout", TimeSpan.FromSeconds(30));
-        services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdown + TimeSpan.FromSeconds(15));
+        // Two bounded stages (drain the pipeline, then forward the spool), each at most ShutdownTimeout.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = (2 * shutdown) + TimeSpan.FromSeconds(15));
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IngestMetrics>();

@@ -174,6 +174,30 @@ public sealed class FaultInjectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SigtermWithInfluxDownAndTheSpoolFull_StillExitsZeroWithinTheTimeout_AndLosesNothing()
+    {
+        const int n = 20_000;
+        var service = await StartServiceAsync(extra: new()
+        {
+            ["Telemetry__Spool__MaxBytes"] = (1024 * 1024).ToString(CultureInfo.InvariantCulture),
+            ["Telemetry__Spool__SegmentBytes"] = (128 * 1024).ToString(CultureInfo.InvariantCulture),
+            ["Telemetry__Ingestion__ShutdownTimeout"] = "00:00:02",
+        });
+        await _influx.StopAsync();
+        await FeedAsync(service, 0, n, Feed.BaseMs());
+        await Poll.UntilAsync(async () => await service.MetricAsync("telemetry_spool_full") == 1, "the spool to reach its cap");
+
+        service.Process.Signal(ServerProcess.SigTerm);
+        Assert.Equal(0, await service.Process.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains("stay in the spool", service.Output, StringComparison.Ordinal);
+
+        await _influx.StartAgainAsync();
+        service.Renew();
+        await service.StartAndWaitReadyAsync();
+        await ExpectExactlyAsync(n, service);
+    }
+
+    [Fact]
     public async Task TornLastSpoolRecord_IsCutOffAtStart_AndEverythingBeforeItIsForwarded()
     {
         const int n = 1_000;

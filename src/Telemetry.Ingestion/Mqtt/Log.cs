@@ -22,6 +22,9 @@ internal static partial class Log
 
     [LoggerMessage(1007, LogLevel.Information, "Stopped taking MQTT messages; draining what was received")]
     public static partial void Draining(ILogger logger);
+
+    [LoggerMessage(1009, LogLevel.Warning, "Shutdown: received messages could not be made durable within {Timeout} (spool full?); they stay unacknowledged and the broker redelivers them")]
+    public static partial void DrainTimedOut(ILogger logger, TimeSpan timeout);
 }
 
 internal static partial class Log

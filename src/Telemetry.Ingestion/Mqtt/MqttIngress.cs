@@ -18,6 +18,7 @@ namespace Telemetry.Ingestion.Mqtt;
 /// </summary>
 internal sealed class MqttIngress(
     IOptions<MqttOptions> options,
+    IOptions<IngestionOptions> ingestion,
     IngestQueue queue,
     IngestMetrics metrics,
     TimeProvider time,
@@ -107,7 +108,16 @@ internal sealed class MqttIngress(
         queue.Writer.TryComplete();
         if (Drained is { } drained)
         {
-            await drained.WaitAsync(cancellationToken);
+            try
+            {
+                // Bounded: with InfluxDB down and the spool full the group in hand can never become durable. It is
+                // then left unacknowledged, and the broker redelivers it to the next session.
+                await drained.WaitAsync(ingestion.Value.ShutdownTimeout, cancellationToken);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                Log.DrainTimedOut(logger, ingestion.Value.ShutdownTimeout);
+            }
         }
         _stopping = true;
         if (_client.IsConnected)
