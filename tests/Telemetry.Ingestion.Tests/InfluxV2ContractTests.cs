@@ -15,10 +15,16 @@ public sealed class InfluxV2ContractTests : IAsyncLifetime
     private readonly HttpListener _listener = new();
     private readonly ConcurrentQueue<Captured> _writes = new();
     private int _failuresLeft;
+
+    /// <summary>Decides the answer to a write (status, Retry-After seconds); null: the default behaviour.</summary>
+    private Func<string, (int Status, int? RetryAfter)>? _answer;
     private Task _loop = Task.CompletedTask;
     private int _port;
 
-    private sealed record Captured(string Method, string Path, string Query, string? Authorization, string? ContentEncoding, string Body);
+    private sealed record Captured(string Method, string Path, string Query, string? Authorization, string? ContentEncoding, string Body)
+    {
+        public DateTimeOffset At { get; } = TimeProvider.System.GetUtcNow();
+    }
 
     public Task InitializeAsync()
     {
@@ -50,7 +56,12 @@ public sealed class InfluxV2ContractTests : IAsyncLifetime
                     _writes.Enqueue(new Captured(req.HttpMethod, req.Url.AbsolutePath, req.Url.Query, req.Headers["Authorization"], req.Headers["Content-Encoding"], body));
                     // The first write carrying the reading is refused, so its retry is observable.
                     var fail = body.Contains("gas-0007", StringComparison.Ordinal) && Interlocked.Decrement(ref _failuresLeft) >= 0;
-                    ctx.Response.StatusCode = fail ? 503 : 204;
+                    var (status, retryAfter) = _answer?.Invoke(body) ?? (fail ? 503 : 204, null);
+                    ctx.Response.StatusCode = status;
+                    if (retryAfter is { } seconds)
+                    {
+                        ctx.Response.AddHeader("Retry-After", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    }
                 }
                 else
                 {
@@ -106,5 +117,79 @@ public sealed class InfluxV2ContractTests : IAsyncLifetime
         Assert.Equal("gzip", write.ContentEncoding);
         Assert.Contains($"gas,sensor=gas-0007,site=kukes,tunnel=t03 co_ppm=3.5 {ts * 1_000_000}", write.Body, StringComparison.Ordinal);
         await Poll.UntilAsync(async () => await service.MetricAsync("telemetry_readings_stored_total") == 1, "the reading counted as stored after the retry");
+    }
+
+    private async Task<IngestionService> StartV2ServiceAsync(MosquittoServer broker, Dictionary<string, string?>? extra = null)
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["Telemetry__Influx__ApiVersion"] = "2",
+            ["Telemetry__Influx__Org"] = "org",
+            ["Telemetry__Influx__Bucket"] = "bucket",
+            ["Telemetry__Influx__Token"] = "token",
+            ["Telemetry__Influx__RetryMinDelay"] = "00:00:00.050",
+            ["Telemetry__Influx__AuthRetryDelay"] = "00:00:00.500",
+        };
+        foreach (var (k, v) in extra ?? [])
+        {
+            env[k] = v;
+        }
+        var service = new IngestionService(broker.Host, broker.Port, $"http://127.0.0.1:{_port}", "unused", env);
+        await service.StartAndWaitReadyAsync();
+        return service;
+    }
+
+    [Fact]
+    public async Task Unauthorized_IsReportedLoudlyAndRetriedSlowly_AndReadingsWaitInTheSpool()
+    {
+        var authorized = false;
+        _answer = body => (Volatile.Read(ref authorized) ? 204 : 401, null);
+        var broker = await MosquittoServer.SharedAsync();
+        await using var service = await StartV2ServiceAsync(broker);
+        await using var sensor = await MqttTestClient.ConnectAsync(broker.Host, broker.Port);
+        await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/g-1", $$$"""{"ts":{{{Feed.BaseMs()}}},"values":{"co_ppm":1}}""");
+
+        await Poll.UntilAsync(async () => await service.MetricAsync("telemetry_influx_write_failures_total{class=\"auth\"}") >= 2, "two refused attempts");
+        Assert.Contains("refused our credentials", service.Output, StringComparison.Ordinal);
+        Assert.True(await service.MetricAsync("telemetry_spool_readings") >= 1);
+        // Slowly: attempts are at least the configured auth delay apart (0.5 s here, 30 s by default).
+        var attempts = _writes.Select(w => w.At).ToList();
+        Assert.All(attempts.Zip(attempts.Skip(1)), p => Assert.True(p.Second - p.First >= TimeSpan.FromMilliseconds(400), $"{p.Second - p.First} between attempts"));
+
+        Volatile.Write(ref authorized, true);
+        await Poll.UntilAsync(async () => await service.MetricAsync("telemetry_spool_readings") == 0, "the reading forwarded once the token works");
+    }
+
+    [Fact]
+    public async Task TooLarge_IsSplitUntilTheServerTakesIt()
+    {
+        // The "server" takes at most 10 lines per request.
+        _answer = body => (body.Split('\n').Length > 10 ? 413 : 204, null);
+        var broker = await MosquittoServer.SharedAsync();
+        await using var service = await StartV2ServiceAsync(broker);
+        await using var sensor = await MqttTestClient.ConnectAsync(broker.Host, broker.Port);
+        var t = Feed.BaseMs();
+        var readings = string.Join(',', Enumerable.Range(0, 100).Select(i => $$$"""{"ts":{{{t + i}}},"values":{"co_ppm":{{{i}}}}}"""));
+        await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/g-1", "[" + readings + "]");
+
+        await Poll.UntilAsync(async () => await service.MetricAsync("telemetry_readings_stored_total") == 100, "all 100 readings stored in parts");
+        var accepted = _writes.Where(w => w.Body.Split('\n').Length <= 10).SelectMany(w => w.Body.Split('\n')).Where(l => l.StartsWith("gas,", StringComparison.Ordinal)).Distinct().Count();
+        Assert.Equal(100, accepted);
+        Assert.True(await service.MetricAsync("telemetry_influx_write_failures_total{class=\"too_large\"}") >= 1);
+    }
+
+    [Fact]
+    public async Task TooManyRequests_WaitsAtLeastRetryAfter()
+    {
+        var refused = 0;
+        _answer = body => body.Contains("g-429", StringComparison.Ordinal) && Interlocked.Increment(ref refused) == 1 ? (429, 2) : (204, null);
+        var broker = await MosquittoServer.SharedAsync();
+        await using var service = await StartV2ServiceAsync(broker);
+        await using var sensor = await MqttTestClient.ConnectAsync(broker.Host, broker.Port);
+        await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/g-429", $$$"""{"ts":{{{Feed.BaseMs()}}},"values":{"co_ppm":1}}""");
+
+        await Poll.UntilAsync(() => _writes.Count(w => w.Body.Contains("g-429", StringComparison.Ordinal)) >= 2, "the retry after the 429");
+        var tries = _writes.Where(w => w.Body.Contains("g-429", StringComparison.Ordinal)).Select(w => w.At).ToList();
+        Assert.True(tries[1] - tries[0] >= TimeSpan.FromSeconds(1.9), $"retried after {tries[1] - tries[0]}, Retry-After was 2 s");
     }
 }
