@@ -65,11 +65,12 @@ for n in $SIZES; do
     case "$phase" in
     peers)
       log "=== harness phases ($HARNESS_PHASES), N=$n, $r run(s)"
-      before="$(ls "$RES"/summary-"$n"-*.tsv 2>/dev/null | wc -l)"
+      before="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)"
       PHASES="$HARNESS_PHASES" REPEAT="$r" CONSUMER_LABEL=tunnel-telemetry CONSUMER_TOPIC='tunnels/#' \
         CONSUMER_CMD="$REPO/bench/consumer.sh" SVC_CLIENT_ID=tunnel-telemetry-bench "$PEERS/bench-peers.sh" "$n" >&2 || log "harness run failed"
-      tsv="$(ls -t "$RES"/summary-"$n"-*.tsv 2>/dev/null | head -n 1)"
-      if [[ -n "$tsv" && "$(ls "$RES"/summary-"$n"-*.tsv | wc -l)" -gt "$before" ]]; then
+      # the newest summary for this N, if this run wrote one (a failed run must not reuse an older one)
+      tsv="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" -newer "$ROWS" | sort | tail -n 1)"
+      if [[ -n "$tsv" && "$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)" -gt "$before" ]]; then
         awk -F'\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 "\t" $7 "\t" $8 }' "$tsv" >>"$ROWS"
       fi
       ;;
