@@ -5,6 +5,7 @@
 #
 #   bench/run.sh [--n "100000 1000000"] [--repeat 3] [--repeat-large 1] [--large-from 1000000]
 #                [--phases "peers backlog latency"] [--rate 2000] [--latency-s 30] [--no-build]
+#   bench/run.sh --summarize ROWS.tsv...    medians and ratios of earlier runs' rows (e.g. a 100k and a 1M run)
 #
 #   peers    harness phases broker-node broker-c db nodered-batch and our service as CONSUMER_CMD (publish while
 #            consuming, QoS 1, durable ack), HARNESS_PHASES to change
@@ -19,6 +20,46 @@ PEERS_SRC="${PEERS_SRC:-$REPO/../shared/peers}"
 SIZES="100000 1000000"; REPEAT=3; REPEAT_LARGE=1; LARGE_FROM=1000000
 PHASES="peers backlog latency"; RATE=2000; LAT_S=30; BUILD=1
 HARNESS_PHASES="${HARNESS_PHASES:-broker-node broker-c db nodered-batch consumer}"
+# summarize ROWS.tsv... -> medians per phase and N, ratios to the limits, CPU per million readings (markdown)
+summarize() {
+  echo "Tunnel Telemetry end-to-end benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load avg at end $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  awk -F'\t' '
+    function med(k,   n, i, j, t, a) { n = split(vals[k], a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return n ? a[int((n + 1) / 2)] : "-" }
+    FNR > 1 && $3 != "FAILED" {
+      k = $1 SUBSEP $2; if (!(k in seen)) { seen[k] = 1; order[++no] = k }
+      vals[k] = vals[k] " " $4; runs[k]++; lost[k] = lost[k] " " $5
+      if ($6 != "-" && $6 != "") rss[k] = rss[k] " " $6
+      if ($7 != "-" && $7 != "") cpu[k] = cpu[k] " " ($7 / $2 * 1e6)
+      rate[k] = 1
+    }
+    FNR > 1 && $3 == "FAILED" { failed[$1 SUBSEP $2]++ }
+    END {
+      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) |\n|---|---|---|---|---|---|---|---|\n"
+      for (i = 1; i <= no; i++) {
+        k = order[i]; split(k, pn, SUBSEP)
+        m[k] = med(k)
+        vr = vals[k]; vals[k] = rss[k]; r = (rss[k] == "") ? "-" : sprintf("%.0f", med(k) / 1024)
+        vals[k] = cpu[k]; c = (cpu[k] == "") ? "-" : sprintf("%.1f", med(k)); vals[k] = vr
+        printf "| %s | %d | %d%s | %d | %s | %s | %s | %s |\n", pn[1], pn[2], runs[k], (failed[k] ? " (+" failed[k] " failed)" : ""), m[k], vr, lost[k], r, c
+      }
+      print ""
+      for (i = 1; i <= no; i++) {
+        k = order[i]; split(k, pn, SUBSEP); n = pn[2]
+        if (pn[1] == "tunnel-telemetry") {
+          b = m["broker-node" SUBSEP n]; d = m["db" SUBSEP n]; lim = (b != "" && (d == "" || b + 0 < d + 0)) ? b : d
+          nr = m["nodered-batch" SUBSEP n]
+          if (lim != "") printf "N=%d publish-while-consuming: %.0f %% of the lower limit (broker-node %s, db %s)", n, 100 * m[k] / lim, b, d
+          if (nr != "") printf "; %.1fx the Node-RED batching flow (%s)", m[k] / nr, nr
+          print ""
+        }
+        if (pn[1] == "backlog-ours" && m["backlog-sub" SUBSEP n] != "")
+          printf "N=%d backlog drain: %.0f %% of a plain persistent subscriber draining the same backlog (%s)\n", n, 100 * m[k] / m["backlog-sub" SUBSEP n], m["backlog-sub" SUBSEP n]
+      }
+    }' "$@"
+}
+
 while (($#)); do
   case "$1" in
   --n) SIZES="$2"; shift 2 ;;
@@ -29,6 +70,7 @@ while (($#)); do
   --rate) RATE="$2"; shift 2 ;;
   --latency-s) LAT_S="$2"; shift 2 ;;
   --no-build) BUILD=0; shift ;;
+  --summarize) shift; summarize "$@"; exit 0 ;;
   *) echo "unknown option $1 (see the head of $0)" >&2; exit 2 ;;
   esac
 done
@@ -102,44 +144,8 @@ if [[ " $PHASES " == *" latency "* ]]; then
 fi
 "$PEERS/stop-services.sh" >/dev/null 2>&1 || true
 
-# Medians per phase and N, ratios, CPU per million readings.
 {
-  echo "Tunnel Telemetry end-to-end benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load avg at end $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo
-  awk -F'\t' '
-    function med(k,   n, i, j, t, a) { n = split(vals[k], a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-      return n ? a[int((n + 1) / 2)] : "-" }
-    NR > 1 && $3 != "FAILED" {
-      k = $1 SUBSEP $2; if (!(k in seen)) { seen[k] = 1; order[++no] = k }
-      vals[k] = vals[k] " " $4; runs[k]++; lost[k] = lost[k] " " $5
-      if ($6 != "-" && $6 != "") rss[k] = rss[k] " " $6
-      if ($7 != "-" && $7 != "") cpu[k] = cpu[k] " " ($7 / $2 * 1e6)
-      rate[k] = 1
-    }
-    NR > 1 && $3 == "FAILED" { failed[$1 SUBSEP $2]++ }
-    END {
-      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) |\n|---|---|---|---|---|---|---|---|\n"
-      for (i = 1; i <= no; i++) {
-        k = order[i]; split(k, pn, SUBSEP)
-        m[k] = med(k)
-        vr = vals[k]; vals[k] = rss[k]; r = (rss[k] == "") ? "-" : sprintf("%.0f", med(k) / 1024)
-        vals[k] = cpu[k]; c = (cpu[k] == "") ? "-" : sprintf("%.1f", med(k)); vals[k] = vr
-        printf "| %s | %d | %d%s | %d | %s | %s | %s | %s |\n", pn[1], pn[2], runs[k], (failed[k] ? " (+" failed[k] " failed)" : ""), m[k], vr, lost[k], r, c
-      }
-      print ""
-      for (i = 1; i <= no; i++) {
-        k = order[i]; split(k, pn, SUBSEP); n = pn[2]
-        if (pn[1] == "tunnel-telemetry") {
-          b = m["broker-node" SUBSEP n]; d = m["db" SUBSEP n]; lim = (b != "" && (d == "" || b + 0 < d + 0)) ? b : d
-          nr = m["nodered-batch" SUBSEP n]
-          if (lim != "") printf "N=%d publish-while-consuming: %.0f %% of the lower limit (broker-node %s, db %s)", n, 100 * m[k] / lim, b, d
-          if (nr != "") printf "; %.1fx the Node-RED batching flow (%s)", m[k] / nr, nr
-          print ""
-        }
-        if (pn[1] == "backlog-ours" && m["backlog-sub" SUBSEP n] != "")
-          printf "N=%d backlog drain: %.0f %% of a plain persistent subscriber draining the same backlog (%s)\n", n, 100 * m[k] / m["backlog-sub" SUBSEP n], m["backlog-sub" SUBSEP n]
-      }
-    }' "$ROWS"
+  summarize "$ROWS"
   [[ -n "$LAT" ]] && { echo; echo "latency at $RATE readings/s for ${LAT_S}s: $LAT"; }
   echo
   echo "rows: $ROWS; harness summaries and logs: $RES"
