@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace Telemetry.Benchmarks;
+
+/// <summary>
+/// Reading-published → stored-and-queryable latency at a fixed rate. Publishes gas readings at QoS 1 for sensors of
+/// site <c>lat</c> with <c>ts</c> = the publish time, while polling <c>SELECT count(co_ppm) FROM gas WHERE site='lat'</c>
+/// every poll interval. The service stores in arrival order (one consumer, spool forwarded in order), so reading
+/// <c>i</c> is queryable at the first poll whose count exceeds <c>i</c>; latency = that poll's time − publish time.
+/// The figure therefore includes up to one poll interval plus one query round trip of measurement granularity.
+/// <code>latency --mqtt HOST:PORT --influx URL --db DB [--rate 2000] [--seconds 30] [--poll-ms 20]</code>
+/// Prints one JSON object. Every wait is bounded.
+/// </summary>
+internal static class LatencyProbe
+{
+    private const int Sensors = 200;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var o = ParseArgs(args);
+        var mqtt = o.GetValueOrDefault("--mqtt", "127.0.0.1:28830").Split(':');
+        var influx = o.GetValueOrDefault("--influx", "http://127.0.0.1:28086");
+        var db = o.GetValueOrDefault("--db", "tunnel_telemetry");
+        var rate = int.Parse(o.GetValueOrDefault("--rate", "2000"), CultureInfo.InvariantCulture);
+        var seconds = int.Parse(o.GetValueOrDefault("--seconds", "30"), CultureInfo.InvariantCulture);
+        var pollMs = int.Parse(o.GetValueOrDefault("--poll-ms", "20"), CultureInfo.InvariantCulture);
+        var total = rate * seconds;
+        var clock = TimeProvider.System;
+
+        using var http = new HttpClient { BaseAddress = new Uri(influx), Timeout = TimeSpan.FromSeconds(10) };
+        using var client = new MqttClientFactory().CreateMqttClient();
+        var connect = await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(mqtt[0], int.Parse(mqtt[1], CultureInfo.InvariantCulture))
+            .WithClientId($"latency-probe-{Environment.ProcessId}").WithCleanStart(true).Build());
+        if (connect.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            await Console.Error.WriteLineAsync($"connect refused: {connect.ResultCode}");
+            return 1;
+        }
+        if (await CountAsync(http, db) != 0)
+        {
+            await Console.Error.WriteLineAsync("site 'lat' already has readings: reset the database first");
+            return 1;
+        }
+
+        var published = new long[total];
+        var stored = new long[total];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds + 120));
+        var poller = PollAsync(http, db, total, pollMs, stored, clock, cts.Token);
+
+        // Paced in 5 ms ticks: each tick publishes what is due by then, every message with its own send time. Acks are
+        // awaited only every 1,000 messages so a slow round trip does not hold the pace back.
+        var lastTs = new long[Sensors];
+        var pending = new List<Task>(1024);
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < total && !cts.IsCancellationRequested;)
+        {
+            var due = Math.Min(total, (int)(sw.Elapsed.TotalSeconds * rate) + 1);
+            for (; i < due; i++)
+            {
+                var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+                published[i] = now;
+                var sensor = i % Sensors;
+                // A point's identity is measurement + tags + time: after a stall one tick may send a sensor twice in
+                // the same millisecond, so keep each sensor's ts strictly increasing (stored points = published).
+                var ts = lastTs[sensor] = Math.Max(now, lastTs[sensor] + 1);
+                var payload = string.Create(CultureInfo.InvariantCulture,
+                    $"{{\"ts\":{ts},\"values\":{{\"ch4_lel_pct\":4.2,\"co_ppm\":{i % 100},\"o2_pct\":20.9}}}}");
+                var message = new MqttApplicationMessageBuilder().WithTopic($"tunnels/lat/t01/gas/lat-{sensor:0000}")
+                    .WithPayload(Encoding.UTF8.GetBytes(payload)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+                pending.Add(client.PublishAsync(message, cts.Token));
+                if (pending.Count >= 1000)
+                {
+                    await Task.WhenAll(pending);
+                    pending.Clear();
+                }
+            }
+            await Task.Delay(5, cts.Token);
+        }
+        await Task.WhenAll(pending);
+        var publishSeconds = sw.Elapsed.TotalSeconds;
+        // Whatever is not queryable within 60 s of the last publish is reported missing.
+        cts.CancelAfter(TimeSpan.FromSeconds(60));
+        await poller;
+        await client.DisconnectAsync();
+
+        var lat = new List<long>(total);
+        var missing = 0;
+        for (var i = 0; i < total; i++)
+        {
+            if (stored[i] == 0)
+            {
+                missing++;
+            }
+            else
+            {
+                lat.Add(stored[i] - published[i]);
+            }
+        }
+        lat.Sort();
+        long P(double q) => lat.Count == 0 ? -1 : lat[Math.Min(lat.Count - 1, (int)Math.Ceiling(q * lat.Count) - 1)];
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            rate_offered = rate,
+            rate_achieved = Math.Round(total / publishSeconds),
+            readings = total,
+            stored = lat.Count,
+            missing,
+            poll_ms = pollMs,
+            stored_p50_ms = P(0.50),
+            stored_p99_ms = P(0.99),
+            stored_max_ms = lat.Count == 0 ? -1 : lat[^1],
+        }));
+        return missing == 0 ? 0 : 3;
+    }
+
+    private static async Task PollAsync(HttpClient http, string db, int total, int pollMs, long[] stored, TimeProvider clock, CancellationToken ct)
+    {
+        var known = 0;
+        while (known < total && !ct.IsCancellationRequested)
+        {
+            long count;
+            try
+            {
+                count = await CountAsync(http, db);
+            }
+            catch (HttpRequestException)
+            {
+                count = known;
+            }
+            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            for (; known < Math.Min(count, total); known++)
+            {
+                stored[known] = now;
+            }
+            try
+            {
+                await Task.Delay(pollMs, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private static async Task<long> CountAsync(HttpClient http, string db)
+    {
+        var q = Uri.EscapeDataString("SELECT count(co_ppm) FROM gas WHERE site='lat'");
+        using var doc = JsonDocument.Parse(await http.GetStringAsync($"/query?db={Uri.EscapeDataString(db)}&q={q}"));
+        var result = doc.RootElement.GetProperty("results")[0];
+        if (!result.TryGetProperty("series", out var series))
+        {
+            return 0;
+        }
+        return series[0].GetProperty("values")[0][1].GetInt64();
+    }
+
+    private static Dictionary<string, string> ParseArgs(string[] args)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            d[args[i]] = args[i + 1];
+        }
+        return d;
+    }
+}

@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Shared by bench/run.sh, bench/backlog.sh and bench/latency.sh: the peers harness's lib.sh (ports, paths,
+# influx_count, cpu_ticks, wait_for_subscription, ...) plus starting and stopping our service by its pid.
+# Expects PEERS (a runnable copy of ../shared/peers, see run.sh) and the service variables of consumer.sh.
+# shellcheck source=/dev/null
+source "$PEERS/lib.sh"
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SVC_PID=""
+
+# start_service CLIENT_ID TIMEOUT_S -> starts consumer.sh in the background, waits (bounded) until the broker
+# log shows CLIENT_ID subscribed to tunnels/#; SVC_PID is its pid. Its output is appended to $RES/service-CLIENT_ID.log.
+start_service() {
+  local cid="$1" timeout_s="$2" off
+  off="$(mosq_log_lines)"
+  BENCH_MQTT_HOST="$MQTT_HOST" BENCH_MQTT_PORT="$MQTT_PORT" BENCH_INFLUX_URL="$INFLUX_URL" BENCH_DB="$DB" SVC_CLIENT_ID="$cid" \
+    setsid "$BENCH_DIR/consumer.sh" </dev/null >>"$RES/service-$cid.log" 2>&1 &
+  SVC_PID=$!
+  wait_for_subscription "$off" 'tunnels/#' "$timeout_s" "$cid"
+}
+
+# stop_service -> SIGTERM (the service drains and exits 0), bounded wait, then KILL.
+stop_service() {
+  local i
+  [[ -n "$SVC_PID" ]] || return 0
+  kill -TERM "$SVC_PID" 2>/dev/null || true
+  for ((i = 0; i < 400; i++)); do kill -0 "$SVC_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$SVC_PID" 2>/dev/null || true
+  wait "$SVC_PID" 2>/dev/null || true
+  SVC_PID=""
+}
+
+# broker_dropped -> $SYS/broker/publish/messages/dropped (absent = 0, mosquitto publishes it once non-zero)
+broker_dropped() {
+  local v
+  v="$(timeout 5 mosquitto_sub -h "$MQTT_HOST" -p "$MQTT_PORT" -t '$SYS/broker/publish/messages/dropped' -C 1 -W 3 2>/dev/null || true)"
+  echo "${v:-0}"
+}
+
+# publish_load N OUT_JSON -> the harness's publisher (pub.js) publishes the N-reading load, QoS 1
+publish_load() {
+  local dir
+  dir="$("$PEERS/gen-load.sh" "$1")"
+  node "$PEERS/pub.js" "$dir/messages.tsv" --url "mqtt://$MQTT_HOST:$MQTT_PORT" --qos 1 \
+    --window "${PUB_WINDOW:-1000}" --timeout 900 >"$2"
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of the ingestion service against the machine's limits and the Node-RED peer, in one run,
+# on loopback (issue 7). Prints figures; it is not a test. Uses the peers harness (../shared/peers, read-only:
+# a runnable copy is made under BENCH_TMP) for the servers, the load, the publisher and the peer.
+#
+#   bench/run.sh [--n "100000 1000000"] [--repeat 3] [--repeat-large 1] [--large-from 1000000]
+#                [--phases "peers backlog latency"] [--rate 2000] [--latency-s 30] [--no-build]
+#   bench/run.sh --summarize ROWS.tsv...    medians and ratios of earlier runs' rows (e.g. a 100k and a 1M run)
+#
+#   peers    harness phases broker-node broker-c db nodered-batch and our service as CONSUMER_CMD (publish while
+#            consuming, QoS 1, durable ack), HARNESS_PHASES to change
+#   backlog  drain N queued readings: a plain persistent mosquitto_sub (the limit), then our service (backlog.sh)
+#   latency  published -> stored-and-queryable p50/p99 at a fixed rate (latency.sh)
+# --repeat runs of each phase for N < --large-from, --repeat-large for larger N; medians are reported.
+# Environment: BENCH_TMP (default /tmp/tt-bench), PEERS_SRC (default <repo>/../shared/peers).
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+export BENCH_TMP="${BENCH_TMP:-/tmp/tt-bench}"
+PEERS_SRC="${PEERS_SRC:-$REPO/../shared/peers}"
+SIZES="100000 1000000"; REPEAT=3; REPEAT_LARGE=1; LARGE_FROM=1000000
+PHASES="peers backlog latency"; RATE=2000; LAT_S=30; BUILD=1
+HARNESS_PHASES="${HARNESS_PHASES:-broker-node broker-c db nodered-batch consumer}"
+# summarize ROWS.tsv... -> medians per phase and N, ratios to the limits, CPU per million readings (markdown)
+summarize() {
+  echo "Tunnel Telemetry end-to-end benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load avg at end $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  awk -F'\t' '
+    function med(k,   n, i, j, t, a) { n = split(vals[k], a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return n ? a[int((n + 1) / 2)] : "-" }
+    FNR > 1 && $3 != "FAILED" {
+      k = $1 SUBSEP $2; if (!(k in seen)) { seen[k] = 1; order[++no] = k }
+      vals[k] = vals[k] " " $4; runs[k]++; lost[k] = lost[k] " " $5
+      if ($6 != "-" && $6 != "") rss[k] = rss[k] " " $6
+      if ($7 != "-" && $7 != "") cpu[k] = cpu[k] " " ($7 / $2 * 1e6)
+      rate[k] = 1
+    }
+    FNR > 1 && $3 == "FAILED" { failed[$1 SUBSEP $2]++ }
+    END {
+      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) |\n|---|---|---|---|---|---|---|---|\n"
+      for (i = 1; i <= no; i++) {
+        k = order[i]; split(k, pn, SUBSEP)
+        m[k] = med(k)
+        vr = vals[k]; vals[k] = rss[k]; r = (rss[k] == "") ? "-" : sprintf("%.0f", med(k) / 1024)
+        vals[k] = cpu[k]; c = (cpu[k] == "") ? "-" : sprintf("%.1f", med(k)); vals[k] = vr
+        printf "| %s | %d | %d%s | %d | %s | %s | %s | %s |\n", pn[1], pn[2], runs[k], (failed[k] ? " (+" failed[k] " failed)" : ""), m[k], vr, lost[k], r, c
+      }
+      print ""
+      for (i = 1; i <= no; i++) {
+        k = order[i]; split(k, pn, SUBSEP); n = pn[2]
+        if (pn[1] == "tunnel-telemetry") {
+          b = m["broker-node" SUBSEP n]; d = m["db" SUBSEP n]; lim = (b != "" && (d == "" || b + 0 < d + 0)) ? b : d
+          nr = m["nodered-batch" SUBSEP n]
+          if (lim != "") printf "N=%d publish-while-consuming: %.0f %% of the lower limit (broker-node %s, db %s)", n, 100 * m[k] / lim, b, d
+          if (nr != "") printf "; %.1fx the Node-RED batching flow (%s)", m[k] / nr, nr
+          print ""
+        }
+        if (pn[1] == "backlog-ours" && m["backlog-sub" SUBSEP n] != "")
+          printf "N=%d backlog drain: %.0f %% of a plain persistent subscriber draining the same backlog (%s)\n", n, 100 * m[k] / m["backlog-sub" SUBSEP n], m["backlog-sub" SUBSEP n]
+      }
+    }' "$@"
+}
+
+while (($#)); do
+  case "$1" in
+  --n) SIZES="$2"; shift 2 ;;
+  --repeat) REPEAT="$2"; shift 2 ;;
+  --repeat-large) REPEAT_LARGE="$2"; shift 2 ;;
+  --large-from) LARGE_FROM="$2"; shift 2 ;;
+  --phases) PHASES="$2"; shift 2 ;;
+  --rate) RATE="$2"; shift 2 ;;
+  --latency-s) LAT_S="$2"; shift 2 ;;
+  --no-build) BUILD=0; shift ;;
+  --summarize) shift; summarize "$@"; exit 0 ;;
+  *) echo "unknown option $1 (see the head of $0)" >&2; exit 2 ;;
+  esac
+done
+
+mkdir -p "$BENCH_TMP"
+# A runnable copy of the harness: setup.sh installs node modules next to its scripts.
+export PEERS="$BENCH_TMP/peers"
+[[ -d "$PEERS_SRC" ]] || { echo "peers harness not found at $PEERS_SRC (set PEERS_SRC)" >&2; exit 1; }
+mkdir -p "$PEERS"
+(cd "$PEERS_SRC" && find . -maxdepth 1 -type f -exec cp -f {} "$PEERS/" \;)
+chmod -R u+w "$PEERS"
+"$PEERS/setup.sh"
+# shellcheck source=/dev/null
+source "$PEERS/lib.sh"
+export RES="$BENCH_TMP/results"; mkdir -p "$RES"
+
+if ((BUILD)); then
+  log "building the service and the probe (Release)"
+  dotnet build -c Release "$REPO/bench/Telemetry.Benchmarks/Telemetry.Benchmarks.csproj" -v q -nologo >&2
+fi
+export SVC_DLL="$REPO/src/Telemetry.Ingestion/bin/Release/net10.0/Telemetry.Ingestion.dll"
+export PROBE_DLL="$REPO/bench/Telemetry.Benchmarks/bin/Release/net10.0/Telemetry.Benchmarks.dll"
+export SPOOL_DIR="$BENCH_TMP/spool"
+[[ -f "$SVC_DLL" && -f "$PROBE_DLL" ]] || { echo "build output missing: run without --no-build" >&2; exit 1; }
+
+STAMP="$(date -u +%Y%m%d-%H%M%S)"
+ROWS="$RES/bench-$STAMP.tsv"   # phase N seconds rate lost peak_rss_kb cpu_s (one row per run)
+printf 'phase\tn\tseconds\trate\tlost\tpeak_rss_kb\tcpu_s\n' >"$ROWS"
+log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+for n in $SIZES; do
+  r=$REPEAT; ((n >= LARGE_FROM)) && r=$REPEAT_LARGE
+  for phase in $PHASES; do
+    case "$phase" in
+    peers)
+      log "=== harness phases ($HARNESS_PHASES), N=$n, $r run(s)"
+      before="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)"
+      PHASES="$HARNESS_PHASES" REPEAT="$r" CONSUMER_LABEL=tunnel-telemetry CONSUMER_TOPIC='tunnels/#' \
+        CONSUMER_CMD="$REPO/bench/consumer.sh" SVC_CLIENT_ID=tunnel-telemetry-bench "$PEERS/bench-peers.sh" "$n" >&2 || log "harness run failed"
+      # the newest summary for this N, if this run wrote one (a failed run must not reuse an older one)
+      tsv="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" -newer "$ROWS" | sort | tail -n 1)"
+      if [[ -n "$tsv" && "$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)" -gt "$before" ]]; then
+        awk -F'\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 "\t" $7 "\t" $8 }' "$tsv" >>"$ROWS"
+      fi
+      ;;
+    backlog)
+      for ((i = 1; i <= r; i++)); do
+        for mode in sub ours; do
+          log "=== backlog-$mode, N=$n (run $i/$r)"
+          if line="$("$REPO/bench/backlog.sh" "$n" "$mode")"; then
+            read -r p nn secs rate lost hwm cpu dropped <<<"$line"
+            ((dropped == 0)) || log "broker dropped $dropped messages in backlog-$mode"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$nn" "$secs" "$rate" "$lost" "$hwm" "$cpu" >>"$ROWS"
+          else
+            printf 'backlog-%s\t%s\tFAILED\t-\t-\t-\t-\n' "$mode" "$n" >>"$ROWS"
+          fi
+        done
+      done
+      ;;
+    latency) ;; # once, after the sizes
+    *) echo "unknown phase $phase" >&2; exit 2 ;;
+    esac
+  done
+done
+
+LAT=""
+if [[ " $PHASES " == *" latency "* ]]; then
+  log "=== latency at $RATE readings/s for ${LAT_S}s"
+  LAT="$("$REPO/bench/latency.sh" "$RATE" "$LAT_S" | tail -n 1)" || log "latency run failed"
+  echo "$LAT" >"$RES/latency-$STAMP.json"
+fi
+"$PEERS/stop-services.sh" >/dev/null 2>&1 || true
+
+{
+  summarize "$ROWS"
+  [[ -n "$LAT" ]] && { echo; echo "latency at $RATE readings/s for ${LAT_S}s: $LAT"; }
+  echo
+  echo "rows: $ROWS; harness summaries and logs: $RES"
+} | tee "$RES/bench-$STAMP.md"

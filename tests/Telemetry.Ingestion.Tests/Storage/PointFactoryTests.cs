@@ -1,0 +1,49 @@
+using Telemetry.Contracts;
+using Telemetry.Ingestion.Storage;
+
+namespace Telemetry.Ingestion.Tests.Storage;
+
+/// <summary>The cached reading path must write exactly the bytes PointData alone writes.</summary>
+public sealed class PointFactoryTests
+{
+    private static readonly double[] Awkward =
+        [0, -0.0, 1, -1, 0.1, 4.33, 20.2, 1e-300, double.Epsilon, 1e21, -1e21, 123456789.123456789, 1.0 / 3, double.MaxValue, double.NaN, double.PositiveInfinity];
+
+    [Fact]
+    public void Reading_RandomReadingsAndAddresses_ByteIdenticalToPointData()
+    {
+        var random = new Random(20261128);
+        string[] segments = ["kukes", "t01", "gas-0007", "a b", "x,y", "k=v", "tab\there", "ünï", "back\\slash"];
+        for (var i = 0; i < 5000; i++)
+        {
+            var address = new SensorAddress(segments[random.Next(segments.Length)], segments[random.Next(segments.Length)],
+                SensorKinds.All[random.Next(3)], segments[random.Next(segments.Length)]);
+            var reading = new Reading { TimestampMs = random.NextInt64(-100_000_000_000, 4_000_000_000_000) };
+            for (var f = 0; f < FieldCatalogue.FieldCount; f++)
+            {
+                if (random.Next(3) == 0)
+                {
+                    reading.Set((Field)f, random.Next(4) == 0 ? Awkward[random.Next(Awkward.Length)] : (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-6, 9)));
+                }
+            }
+            if (random.Next(2) == 0)
+            {
+                reading.Seq = random.NextInt64(0, long.MaxValue);
+            }
+            var expected = PointFactory.ReadingViaPointData(address, reading);
+            Assert.Equal(expected, PointFactory.Reading(address, reading));
+            Assert.Equal(expected, PointFactory.Reading(address, reading)); // from the caches
+        }
+    }
+
+    [Fact]
+    public void Reading_WithRegistryTags_ByteIdenticalToPointData()
+    {
+        var address = new SensorAddress("kukes", "t03", SensorKind.Humidity, "hum-01");
+        var reading = new Reading { TimestampMs = 1_764_324_000_123, Seq = 7 };
+        reading.Set(Field.RhPct, 81.5);
+        reading.Set(Field.TempC, 12.25);
+        KeyValuePair<string, string>[] tags = [new("zone", "north portal"), new("a", "1")];
+        Assert.Equal(PointFactory.ReadingViaPointData(address, reading, tags), PointFactory.Reading(address, reading, tags));
+    }
+}
