@@ -5,9 +5,11 @@
 #   SVC_DLL        the built Telemetry.Ingestion.dll (Release)
 #   SPOOL_DIR      spool directory (wiped unless KEEP_SPOOL=1)
 #   SVC_HTTP_PORT  HTTP endpoints (default 28091: the harness's ports are 288xx/280xx)
+#   ALERT_STATE    alert state file (default: beside the spool, wiped with it)
 set -euo pipefail
 : "${SVC_DLL:?}" "${SPOOL_DIR:?}" "${BENCH_MQTT_HOST:?}" "${BENCH_MQTT_PORT:?}" "${BENCH_INFLUX_URL:?}" "${BENCH_DB:?}"
-if [[ "${KEEP_SPOOL:-0}" != 1 ]]; then rm -rf "$SPOOL_DIR"; fi
+ALERT_STATE="${ALERT_STATE:-$SPOOL_DIR.alerts-state.json}"
+if [[ "${KEEP_SPOOL:-0}" != 1 ]]; then rm -rf "$SPOOL_DIR" "$ALERT_STATE"; fi
 mkdir -p "$SPOOL_DIR"
 export DOTNET_ENVIRONMENT=Production
 export Telemetry__Mqtt__Host="$BENCH_MQTT_HOST"
@@ -18,5 +20,6 @@ export Telemetry__Influx__Url="$BENCH_INFLUX_URL"
 export Telemetry__Influx__ApiVersion=1
 export Telemetry__Influx__Database="$BENCH_DB"
 export Telemetry__Spool__Directory="$SPOOL_DIR"
+export Telemetry__Alerts__StateFile="$ALERT_STATE"
 export urls="http://127.0.0.1:${SVC_HTTP_PORT:-28091}"
 exec dotnet "$SVC_DLL"

@@ -13,7 +13,11 @@ namespace Telemetry.Benchmarks;
 /// every poll interval. The service stores in arrival order (one consumer, spool forwarded in order), so reading
 /// <c>i</c> is queryable at the first poll whose count exceeds <c>i</c>; latency = that poll's time − publish time.
 /// The figure therefore includes up to one poll interval plus one query round trip of measurement granularity.
-/// <code>latency --mqtt HOST:PORT --influx URL --db DB [--rate 2000] [--seconds 30] [--poll-ms 20]</code>
+/// Alert latency: every tenth reading of each sensor moves methane across the red level and back (25 ↔ 4.2 % LEL),
+/// so each sensor makes one <c>ch4-lel</c> transition a second (200 alert events/s among the 2,000 readings/s);
+/// the probe subscribes to <c>alerts/lat/#</c> and matches each event to its reading by sensor and <c>ts</c>
+/// (published → event received, no polling in between).
+/// <code>latency --mqtt HOST:PORT --influx URL --db DB [--rate 2000] [--seconds 30] [--poll-ms 20] [--flip-every 10]</code>
 /// Prints one JSON object. Every wait is bounded.
 /// </summary>
 internal static class LatencyProbe
@@ -29,6 +33,8 @@ internal static class LatencyProbe
         var rate = int.Parse(o.GetValueOrDefault("--rate", "2000"), CultureInfo.InvariantCulture);
         var seconds = int.Parse(o.GetValueOrDefault("--seconds", "30"), CultureInfo.InvariantCulture);
         var pollMs = int.Parse(o.GetValueOrDefault("--poll-ms", "20"), CultureInfo.InvariantCulture);
+        // Each sensor's methane crosses the red level every this many of its readings (10: one transition a second).
+        var flipEvery = int.Parse(o.GetValueOrDefault("--flip-every", "10"), CultureInfo.InvariantCulture);
         var total = rate * seconds;
         var clock = TimeProvider.System;
 
@@ -47,6 +53,32 @@ internal static class LatencyProbe
             return 1;
         }
 
+        // Alert events: which reading (sensor/ts) was published when, and how long its event took to come back.
+        var transitions = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        var alertLatencies = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            var received = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            var body = e.ApplicationMessage.Payload;
+            if (body.IsEmpty)
+            {
+                return Task.CompletedTask;
+            }
+            using var ev = JsonDocument.Parse(body);
+            var root = ev.RootElement;
+            if (root.GetProperty("rule").GetString() == "ch4-lel" && !root.TryGetProperty("repeat", out _))
+            {
+                var key = root.GetProperty("sensor").GetString() + "/" + root.GetProperty("ts").GetDateTimeOffset().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+                if (transitions.TryRemove(key, out var sent))
+                {
+                    alertLatencies.Enqueue(received - sent);
+                }
+            }
+            return Task.CompletedTask;
+        };
+        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter(f => f.WithTopic("alerts/lat/#").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build());
+
         var published = new long[total];
         var stored = new long[total];
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds + 120));
@@ -55,6 +87,8 @@ internal static class LatencyProbe
         // Paced in 5 ms ticks: each tick publishes what is due by then, every message with its own send time. Acks are
         // awaited only every 1,000 messages so a slow round trip does not hold the pace back.
         var lastTs = new long[Sensors];
+        var perSensor = new int[Sensors];
+        var transitionCount = 0;
         var pending = new List<Task>(1024);
         var sw = Stopwatch.StartNew();
         for (var i = 0; i < total && !cts.IsCancellationRequested;)
@@ -68,8 +102,15 @@ internal static class LatencyProbe
                 // A point's identity is measurement + tags + time: after a stall one tick may send a sensor twice in
                 // the same millisecond, so keep each sensor's ts strictly increasing (stored points = published).
                 var ts = lastTs[sensor] = Math.Max(now, lastTs[sensor] + 1);
+                var k = perSensor[sensor]++;
+                var ch4 = (k / flipEvery) % 2 == 1 ? 25.0 : 4.2;
+                if (k > 0 && k % flipEvery == 0)
+                {
+                    transitions[$"lat-{sensor:0000}/{ts}"] = now;
+                    transitionCount++;
+                }
                 var payload = string.Create(CultureInfo.InvariantCulture,
-                    $"{{\"ts\":{ts},\"values\":{{\"ch4_lel_pct\":4.2,\"co_ppm\":{i % 100},\"o2_pct\":20.9}}}}");
+                    $"{{\"ts\":{ts},\"values\":{{\"ch4_lel_pct\":{ch4},\"co_ppm\":{i % 100},\"o2_pct\":20.9}}}}");
                 var message = new MqttApplicationMessageBuilder().WithTopic($"tunnels/lat/t01/gas/lat-{sensor:0000}")
                     .WithPayload(Encoding.UTF8.GetBytes(payload)).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
                 pending.Add(client.PublishAsync(message, cts.Token));
@@ -102,7 +143,10 @@ internal static class LatencyProbe
             }
         }
         lat.Sort();
-        long P(double q) => lat.Count == 0 ? -1 : lat[Math.Min(lat.Count - 1, (int)Math.Ceiling(q * lat.Count) - 1)];
+        static long Pct(List<long> sorted, double q) => sorted.Count == 0 ? -1 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
+        long P(double q) => Pct(lat, q);
+        var alerts = alertLatencies.ToList();
+        alerts.Sort();
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             rate_offered = rate,
@@ -114,6 +158,12 @@ internal static class LatencyProbe
             stored_p50_ms = P(0.50),
             stored_p99_ms = P(0.99),
             stored_max_ms = lat.Count == 0 ? -1 : lat[^1],
+            alert_transitions = transitionCount,
+            alert_events = alerts.Count,
+            alert_missing = transitionCount - alerts.Count,
+            alert_p50_ms = Pct(alerts, 0.50),
+            alert_p99_ms = Pct(alerts, 0.99),
+            alert_max_ms = alerts.Count == 0 ? -1 : alerts[^1],
         }));
         return missing == 0 ? 0 : 3;
     }
