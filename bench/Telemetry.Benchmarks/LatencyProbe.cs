@@ -17,7 +17,7 @@ namespace Telemetry.Benchmarks;
 /// so each sensor makes one <c>ch4-lel</c> transition a second (200 alert events/s among the 2,000 readings/s);
 /// the probe subscribes to <c>alerts/lat/#</c> and matches each event to its reading by sensor and <c>ts</c>
 /// (published → event received, no polling in between).
-/// <code>latency --mqtt HOST:PORT --influx URL --db DB [--rate 2000] [--seconds 30] [--poll-ms 20] [--flip-every 10]</code>
+/// <code>latency --mqtt HOST:PORT --influx URL --db DB [--rate 2000] [--seconds 30] [--poll-ms 20] [--flip-every 10] [--stagger 1]</code>
 /// Prints one JSON object. Every wait is bounded.
 /// </summary>
 internal static class LatencyProbe
@@ -35,6 +35,8 @@ internal static class LatencyProbe
         var pollMs = int.Parse(o.GetValueOrDefault("--poll-ms", "20"), CultureInfo.InvariantCulture);
         // Each sensor's methane crosses the red level every this many of its readings (10: one transition a second).
         var flipEvery = int.Parse(o.GetValueOrDefault("--flip-every", "10"), CultureInfo.InvariantCulture);
+        // Stagger: sensors flip at different readings, so transitions are spread over time instead of 200 at once.
+        var stagger = o.GetValueOrDefault("--stagger", "0") == "1";
         var total = rate * seconds;
         var clock = TimeProvider.System;
 
@@ -102,7 +104,7 @@ internal static class LatencyProbe
                 // A point's identity is measurement + tags + time: after a stall one tick may send a sensor twice in
                 // the same millisecond, so keep each sensor's ts strictly increasing (stored points = published).
                 var ts = lastTs[sensor] = Math.Max(now, lastTs[sensor] + 1);
-                var k = perSensor[sensor]++;
+                var k = perSensor[sensor]++ + (stagger ? sensor % flipEvery : 0);
                 var ch4 = (k / flipEvery) % 2 == 1 ? 25.0 : 4.2;
                 if (k > 0 && k % flipEvery == 0)
                 {

@@ -46,7 +46,8 @@ public static class IngestionServiceExtensions
             : ActivatorUtilities.CreateInstance<InfluxV2Writer>(sp));
         services.AddSingleton<ResilientWriter>();
         builder.AddTelemetryAlerting();
-        services.AddSingleton<IMqttPublisher, MqttPublisher>();
+        services.AddSingleton<MqttPublisher>();
+        services.AddSingleton<IMqttPublisher>(sp => sp.GetRequiredService<MqttPublisher>());
         services.AddSingleton<IAlertPointWriter, SpoolAlertWriter>();
         services.AddSingleton<AlertingObserver>();
         services.AddSingleton<IReadingObserver>(sp => sp.GetRequiredService<AlertingObserver>());
@@ -64,6 +65,7 @@ public static class IngestionServiceExtensions
         // Start order matters and stop order is the reverse: the broker first, the forwarder before the processor
         // (so it is still forwarding while the processor drains), the ingress last (so it stops taking messages first).
         services.AddHostedService<EmbeddedBroker>();
+        services.AddHostedService(sp => sp.GetRequiredService<MqttPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<Forwarder>());
         services.AddHostedService(sp => sp.GetRequiredService<StatsReporter>());
         services.AddHostedService(sp => sp.GetRequiredService<IngestProcessor>());

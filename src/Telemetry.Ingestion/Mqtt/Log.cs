@@ -31,4 +31,7 @@ internal static partial class Log
 {
     [LoggerMessage(1008, LogLevel.Information, "Alert publisher connected as {ClientId}")]
     public static partial void PublisherConnected(ILogger logger, string clientId);
+
+    [LoggerMessage(1010, LogLevel.Information, "Alert publisher not connected yet ({Reason}); the first alert connects it")]
+    public static partial void PublisherDeferred(ILogger logger, string reason);
 }

@@ -12,7 +12,7 @@ namespace Telemetry.Ingestion.Mqtt;
 /// subscribing connection that carries the readings (SPEC §7.4: channels are isolated from ingestion).
 /// Connects lazily and reconnects on demand; each publish waits for its PUBACK (QoS 1).
 /// </summary>
-internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttPublisher> logger) : IMqttPublisher, IDisposable
+internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttPublisher> logger) : IMqttPublisher, IHostedService, IDisposable
 {
     private readonly MqttOptions _o = options.Value;
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
@@ -34,6 +34,26 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttP
             throw new MqttCommunicationException($"broker refused the publish to {topic}: {result.ReasonCode} {result.ReasonString}");
         }
     }
+
+    /// <summary>Connects at start, in the background, so the first alert does not pay for the connection.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await EnsureConnectedAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is MqttCommunicationException or OperationCanceledException or System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+                // The broker may not be up yet: the first publish connects then.
+                Log.PublisherDeferred(logger, ex.Message);
+            }
+        }, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private async Task EnsureConnectedAsync(CancellationToken ct)
     {
