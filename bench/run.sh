@@ -82,7 +82,9 @@ export PEERS="$BENCH_TMP/peers"
 mkdir -p "$PEERS"
 (cd "$PEERS_SRC" && find . -maxdepth 1 -type f -exec cp -f {} "$PEERS/" \;)
 chmod -R u+w "$PEERS"
-"$PEERS/setup.sh"
+# Like the test command, install the Debian packages the harness needs (mosquitto, influxdb, influxdb-client,
+# nodejs, jq, ...) when we can; otherwise setup.sh names what is missing.
+if [[ $(id -u) -eq 0 ]]; then "$PEERS/setup.sh" --install-apt; else "$PEERS/setup.sh"; fi
 # shellcheck source=/dev/null
 source "$PEERS/lib.sh"
 export RES="$BENCH_TMP/results"; mkdir -p "$RES"
