@@ -33,7 +33,7 @@ public sealed class DurableSpoolTests : IDisposable
         while (!spool.IsDrained)
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            var chunk = await spool.ReadAsync(7, cts.Token);
+            using var chunk = await spool.ReadAsync(7, cts.Token);
             lines.AddRange(chunk.SplitLines().Select(l => Encoding.UTF8.GetString(l.Span)));
             spool.Commit(chunk);
         }
@@ -64,7 +64,7 @@ public sealed class DurableSpoolTests : IDisposable
         {
             await spool.AppendAsync(Batch(0, 5), CancellationToken.None);
             await spool.AppendAsync(Batch(5, 5), CancellationToken.None);
-            var chunk = await spool.ReadAsync(5, CancellationToken.None);
+            using var chunk = await spool.ReadAsync(5, CancellationToken.None);
             Assert.Equal(5, chunk.Lines);
             spool.Commit(chunk);
         }
@@ -144,7 +144,7 @@ public sealed class DurableSpoolTests : IDisposable
         // Forward enough to free the first segment: the waiting append goes through.
         while (!waiting.IsCompleted)
         {
-            var chunk = await spool.ReadAsync(1000, CancellationToken.None);
+            using var chunk = await spool.ReadAsync(1000, CancellationToken.None);
             spool.Commit(chunk);
             await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromMilliseconds(50)));
         }

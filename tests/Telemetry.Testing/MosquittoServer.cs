@@ -8,13 +8,14 @@ public sealed class MosquittoServer : IAsyncDisposable
     private readonly TempDir _dir = new("mosquitto");
     private readonly ServerProcess _process;
 
-    private MosquittoServer(bool persistence, int maxInflight)
+    private MosquittoServer(bool persistence, int maxInflight, IReadOnlyList<string> extra)
     {
         Port = FreePort.Next();
         var conf = _dir.Combine("mosquitto.conf");
-        File.WriteAllText(conf, string.Join('\n',
+        File.WriteAllText(conf, string.Join('\n', (string[])[
             $"listener {Port.ToString(CultureInfo.InvariantCulture)} 127.0.0.1",
-            "allow_anonymous true",
+            // Extra lines (TLS files, a password file) may turn anonymous access off.
+            extra.Any(l => l.StartsWith("allow_anonymous", StringComparison.Ordinal)) ? "" : "allow_anonymous true",
             $"persistence {(persistence ? "true" : "false")}",
             $"persistence_location {_dir.Path}/",
             // The service bounds its own in-flight window with the MQTT 5 receive maximum; the broker must not cap
@@ -28,7 +29,8 @@ public sealed class MosquittoServer : IAsyncDisposable
             "log_type notice",
             "log_type information",
             "log_timestamp true",
-            "") );
+            .. extra,
+            ""]));
         _process = new ServerProcess("mosquitto", Executable, ["-c", conf]);
     }
 
@@ -59,14 +61,17 @@ public sealed class MosquittoServer : IAsyncDisposable
 
     public bool IsRunning => _process.IsRunning;
 
+    /// <summary>The broker's own folder, for files its configuration names (certificates, a password file).</summary>
+    public string Directory => _dir.Path;
+
     /// <summary>Starts a broker and waits until it accepts connections.</summary>
-    public static async Task<MosquittoServer> StartAsync(bool persistence = false, int maxInflight = 0)
+    public static async Task<MosquittoServer> StartAsync(bool persistence = false, int maxInflight = 0, IReadOnlyList<string>? extraConfig = null)
     {
         if (!File.Exists(Executable))
         {
             throw new InvalidOperationException($"{Executable} is missing: run the README's test command, which installs mosquitto");
         }
-        var server = new MosquittoServer(persistence, maxInflight);
+        var server = new MosquittoServer(persistence, maxInflight, extraConfig ?? []);
         await server.StartAgainAsync();
         return server;
     }

@@ -14,7 +14,8 @@ public sealed class MqttTestClient : IAsyncDisposable
     /// <summary>What arrived, copied on arrival (MQTTnet reuses a message's payload buffer after the handler returns).</summary>
     public ConcurrentQueue<ReceivedMessage> Received { get; } = new();
 
-    public static async Task<MqttTestClient> ConnectAsync(string host, int port, string? clientId = null)
+    /// <summary>Connects with a clean session; <paramref name="configure"/> adds to the options (TLS, credentials).</summary>
+    public static async Task<MqttTestClient> ConnectAsync(string host, int port, string? clientId = null, Action<MqttClientOptionsBuilder>? configure = null)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var wrapper = new MqttTestClient(client);
@@ -24,12 +25,12 @@ public sealed class MqttTestClient : IAsyncDisposable
             wrapper.Received.Enqueue(new ReceivedMessage(m.Topic, System.Buffers.BuffersExtensions.ToArray(m.Payload), m.Retain));
             return Task.CompletedTask;
         };
-        var options = new MqttClientOptionsBuilder()
+        var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(host, port)
             .WithClientId(clientId ?? "test-" + Guid.NewGuid().ToString("N")[..12])
-            .WithCleanStart(true)
-            .Build();
-        var result = await client.ConnectAsync(options);
+            .WithCleanStart(true);
+        configure?.Invoke(builder);
+        var result = await client.ConnectAsync(builder.Build());
         if (result.ResultCode != MqttClientConnectResultCode.Success)
         {
             throw new InvalidOperationException($"test client could not connect: {result.ResultCode}");

@@ -61,6 +61,9 @@ public sealed class MqttOptions
     public string EmbeddedBindAddress { get; set; } = "127.0.0.1";
 
     public bool UseEmbeddedBroker => string.IsNullOrWhiteSpace(Host);
+
+    /// <summary>Where the service connects: the configured host, or the embedded broker on loopback.</summary>
+    public string BrokerHost => UseEmbeddedBroker ? "127.0.0.1" : Host;
 }
 
 /// <summary><c>Telemetry:Influx</c> — where readings are forwarded (SPEC §6, §9).</summary>

@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Exceptions;
@@ -30,13 +29,14 @@ internal sealed class MqttIngress(
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private long _generation;
     private volatile bool _stopping;
+    private MqttClientConnectResultCode? _lastRefusal;
     private volatile bool _accepting = true;
     private volatile bool _subscribed;
 
     /// <summary>True while connected and subscribed: the readiness condition.</summary>
     public bool IsSubscribed => _subscribed && _client.IsConnected;
 
-    public string Host => _o.UseEmbeddedBroker ? "127.0.0.1" : _o.Host;
+    public string Host => _o.BrokerHost;
 
     /// <summary>Completes when the processor has made durable and acknowledged everything received before the stop.</summary>
     public Task? Drained { get; set; }
@@ -182,9 +182,15 @@ internal sealed class MqttIngress(
             var result = await client.ConnectAsync(BuildOptions(), ct);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
-                Log.Refused(logger, result.ResultCode.ToString(), result.ReasonString ?? "");
+                // Said once per kind of refusal: retrying every few seconds must not flood the log.
+                if (_lastRefusal != result.ResultCode)
+                {
+                    _lastRefusal = result.ResultCode;
+                    Log.Refused(logger, result.ResultCode.ToString(), result.ReasonString ?? "");
+                }
                 return $"refused: {result.ResultCode}";
             }
+            _lastRefusal = null;
             // Always subscribe: a changed topic root must take effect even when the broker kept the old session.
             // Retain handling 1 stops the broker resending retained messages for a subscription it already has.
             var filters = new List<string> { $"{_o.TopicRoot}/#" };
@@ -226,41 +232,12 @@ internal sealed class MqttIngress(
         }
     }
 
-    private MqttClientOptions BuildOptions()
-    {
-        var b = new MqttClientOptionsBuilder()
-            .WithTcpServer(Host, _o.Port)
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithClientId(_o.ClientId)
+    private MqttClientOptions BuildOptions() =>
+        MqttConnection.Options(_o, _o.ClientId)
             .WithCleanStart(false)
             .WithSessionExpiryInterval((uint)Math.Min(_o.SessionExpiry.TotalSeconds, uint.MaxValue - 1))
-            .WithKeepAlivePeriod(_o.KeepAlive)
             .WithReceiveMaximum((ushort)_o.ReceiveMaximum)
-            .WithTimeout(TimeSpan.FromSeconds(10));
-        if (_o.Username.Length > 0)
-        {
-            b.WithCredentials(_o.Username, _o.Password);
-        }
-        if (_o.UseTls)
-        {
-            b.WithTlsOptions(t =>
-            {
-                t.UseTls().WithAllowUntrustedCertificates(_o.AllowUntrustedCertificates)
-                    .WithIgnoreCertificateChainErrors(_o.AllowUntrustedCertificates);
-                if (_o.CaFile.Length > 0)
-                {
-                    var chain = new X509Certificate2Collection();
-                    chain.ImportFromPemFile(_o.CaFile);
-                    t.WithTrustChain(chain);
-                }
-                if (_o.AllowUntrustedCertificates)
-                {
-                    t.WithCertificateValidationHandler(_ => true);
-                }
-            });
-        }
-        return b.Build();
-    }
+            .Build();
 
     private static TimeSpan Jitter(TimeSpan d) => d * (0.8 + (Random.Shared.NextDouble() * 0.4));
 

@@ -68,22 +68,8 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttP
             {
                 return;
             }
-            var b = new MqttClientOptionsBuilder()
-                .WithTcpServer(_o.UseEmbeddedBroker ? "127.0.0.1" : _o.Host, _o.Port)
-                .WithClientId(_o.ClientId + "-alerts")
-                .WithCleanStart(true)
-                .WithKeepAlivePeriod(_o.KeepAlive)
-                .WithTimeout(TimeSpan.FromSeconds(10));
-            if (_o.Username.Length > 0)
-            {
-                b.WithCredentials(_o.Username, _o.Password);
-            }
-            if (_o.UseTls)
-            {
-                b.WithTlsOptions(t => t.UseTls().WithAllowUntrustedCertificates(_o.AllowUntrustedCertificates)
-                    .WithIgnoreCertificateChainErrors(_o.AllowUntrustedCertificates));
-            }
-            var result = await _client.ConnectAsync(b.Build(), ct);
+            var options = MqttConnection.Options(_o, _o.ClientId + "-alerts").WithCleanStart(true).Build();
+            var result = await _client.ConnectAsync(options, ct);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
                 throw new MqttCommunicationException($"alert publisher refused by the broker: {result.ResultCode}");

@@ -149,7 +149,10 @@ internal sealed partial class DurableSpool : IDisposable
         return chunk;
     }
 
-    /// <summary>Moves the checkpoint past <paramref name="chunk"/> and deletes segments that are wholly behind it.</summary>
+    /// <summary>
+    /// Moves the checkpoint past <paramref name="chunk"/> and deletes segments that are wholly behind it. The caller
+    /// still owns the chunk (and disposes it).
+    /// </summary>
     public void Commit(SpoolChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
@@ -182,7 +185,6 @@ internal sealed partial class DurableSpool : IDisposable
             File.Delete(SegmentPath(index));
         }
         WriteCheckpoint(chunk.End);
-        chunk.Dispose();
         UpdateGauges();
     }
 
