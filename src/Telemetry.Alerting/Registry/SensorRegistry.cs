@@ -40,7 +40,8 @@ public sealed record SensorEntry(string Site, string Tunnel, SensorKind Kind, st
 /// </summary>
 public sealed class SensorRegistry
 {
-    private readonly Dictionary<string, SensorEntry> _sensors = new(StringComparer.Ordinal);
+    // Keyed by a tuple, not a joined string: the lookup runs for every MQTT message and must not allocate.
+    private readonly Dictionary<(string Site, string Tunnel, string Sensor), SensorEntry> _sensors = [];
     private readonly Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<RuleOption>>> _sites = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<RuleOption>>> _tunnels = new(StringComparer.Ordinal);
 
@@ -54,7 +55,7 @@ public sealed class SensorRegistry
     public static SensorRegistry Empty { get; } = new();
 
     public bool TryGet(string site, string tunnel, string sensor, out SensorEntry entry) =>
-        _sensors.TryGetValue($"{site}/{tunnel}/{sensor}", out entry!);
+        _sensors.TryGetValue((site, tunnel, sensor), out entry!);
 
     /// <summary>
     /// The rules that apply to one sensor: those of its kind (and <c>any</c>), with site, then tunnel, then sensor
@@ -220,7 +221,7 @@ public sealed class SensorRegistry
             return;
         }
         var entry = new SensorEntry(site, tunnel, kind.Value, sensor) { Zone = zone, ChainageM = chainage, Baseline = baseline, Rules = overrides };
-        if (!_sensors.TryAdd($"{site}/{tunnel}/{sensor}", entry))
+        if (!_sensors.TryAdd((site, tunnel, sensor), entry))
         {
             errors.Add($"{StructuredFile.Where(path, map, name)}: {site}/{tunnel}/{sensor} is listed twice");
         }
