@@ -25,6 +25,9 @@ internal static partial class Log
 
     [LoggerMessage(1009, LogLevel.Warning, "Shutdown: received messages could not be made durable within {Timeout} (spool full?); they stay unacknowledged and the broker redelivers them")]
     public static partial void DrainTimedOut(ILogger logger, TimeSpan timeout);
+
+    [LoggerMessage(1011, LogLevel.Warning, "The broker sent more than the receive maximum of {Window} unacknowledged messages (mosquitto 2.0 does when draining a queued session); reading paused until acknowledgements catch up, so memory stays bounded")]
+    public static partial void ReceiveWindowExceeded(ILogger logger, int window);
 }
 
 internal static partial class Log

@@ -26,7 +26,8 @@ internal sealed class MqttIngress(
     private readonly MqttOptions _o = options.Value;
     private readonly SemaphoreSlim _connectionLost = new(0, 1);
     private readonly List<string> _extraFilters = [];
-    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    // MQTTnet's client over our transport (IngressChannel): the receive window enforced, acks coalesced.
+    private readonly (IngressAdapterFactory Transport, IMqttClient Client) _mqtt = CreateClient(logger);
     private long _generation;
     private volatile bool _stopping;
     private MqttClientConnectResultCode? _lastRefusal;
@@ -34,7 +35,7 @@ internal sealed class MqttIngress(
     private volatile bool _subscribed;
 
     /// <summary>True while connected and subscribed: the readiness condition.</summary>
-    public bool IsSubscribed => _subscribed && _client.IsConnected;
+    public bool IsSubscribed => _subscribed && _mqtt.Client.IsConnected;
 
     public string Host => _o.BrokerHost;
 
@@ -46,7 +47,7 @@ internal sealed class MqttIngress(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var client = _client;
+        var client = _mqtt.Client;
         client.ApplicationMessageReceivedAsync += OnMessageAsync;
         client.DisconnectedAsync += e =>
         {
@@ -120,17 +121,49 @@ internal sealed class MqttIngress(
             }
         }
         _stopping = true;
-        if (_client.IsConnected)
+        if (_mqtt.Client.IsConnected)
         {
-            await _client.TryDisconnectAsync(MqttClientDisconnectOptionsReason.NormalDisconnection);
+            await _mqtt.Client.TryDisconnectAsync(MqttClientDisconnectOptionsReason.NormalDisconnection);
         }
         await base.StopAsync(cancellationToken);
     }
 
-    /// <summary>Acknowledges a message whose readings are durable; drops the ack if its connection is gone.</summary>
-    public async ValueTask AcknowledgeAsync(InboundMessage message)
+    /// <summary>
+    /// Acknowledges a group of messages whose readings are durable, in order, as one socket write; drops the acks of
+    /// messages whose connection is gone (the broker redelivers those).
+    /// </summary>
+    public async ValueTask AcknowledgeAsync(IReadOnlyList<InboundMessage> group)
     {
-        if (message.Delivery is not { } delivery || message.Generation != Interlocked.Read(ref _generation) || !_client.IsConnected)
+        ArgumentNullException.ThrowIfNull(group);
+        var channel = _mqtt.Transport.Current;
+        channel?.BeginCoalescing();
+        try
+        {
+            foreach (var message in group)
+            {
+                await AcknowledgeOneAsync(message);
+            }
+        }
+        finally
+        {
+            if (channel is not null)
+            {
+                try
+                {
+                    await channel.FlushAsync(CancellationToken.None);
+                }
+                catch (Exception ex) when (ex is ObjectDisposedException or MqttCommunicationException or IOException or System.Net.Sockets.SocketException)
+                {
+                    // The connection died with the acks unsent: the broker redelivers those messages.
+                    metrics.AcksDropped.Inc(group.Count);
+                }
+            }
+        }
+    }
+
+    private async ValueTask AcknowledgeOneAsync(InboundMessage message)
+    {
+        if (message.Delivery is not { } delivery || message.Generation != Interlocked.Read(ref _generation) || !_mqtt.Client.IsConnected)
         {
             metrics.AcksDropped.Inc();
             return;
@@ -239,6 +272,12 @@ internal sealed class MqttIngress(
             .WithReceiveMaximum((ushort)_o.ReceiveMaximum)
             .Build();
 
+    private static (IngressAdapterFactory, IMqttClient) CreateClient(ILogger logger)
+    {
+        var transport = new IngressAdapterFactory(window => Log.ReceiveWindowExceeded(logger, window));
+        return (transport, new MqttClientFactory().CreateMqttClient(transport));
+    }
+
     private static TimeSpan Jitter(TimeSpan d) => d * (0.8 + (Random.Shared.NextDouble() * 0.4));
 
     private async Task Delay(TimeSpan d, CancellationToken ct)
@@ -254,7 +293,7 @@ internal sealed class MqttIngress(
 
     public override void Dispose()
     {
-        _client.Dispose();
+        _mqtt.Client.Dispose();
         _connectionLost.Dispose();
         base.Dispose();
     }
@@ -263,5 +302,5 @@ internal sealed class MqttIngress(
 /// <summary>Acknowledges messages to the broker (the seam the processor uses).</summary>
 internal interface IAcknowledger
 {
-    ValueTask AcknowledgeAsync(InboundMessage message);
+    ValueTask AcknowledgeAsync(IReadOnlyList<InboundMessage> group);
 }

@@ -61,10 +61,7 @@ internal sealed class IngestProcessor(
                 batch.CreatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
                 await spool.AppendAsync(batch, stoppingToken);
                 metrics.ReadingsAccepted.Inc(batch.Readings);
-                foreach (var message in group)
-                {
-                    await ingress.AcknowledgeAsync(message);
-                }
+                await ingress.AcknowledgeAsync(group);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

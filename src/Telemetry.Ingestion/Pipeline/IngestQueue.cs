@@ -6,7 +6,8 @@ namespace Telemetry.Ingestion.Pipeline;
 
 /// <summary>
 /// The hand-off between the MQTT receive handler and the processor. Bounded above the receive maximum, so in normal
-/// operation it never fills; if it does, the handler waits, which stops MQTTnet reading and lets TCP push back.
+/// operation it never fills. What bounds the messages in memory is the receive window <see cref="Mqtt.IngressChannel"/>
+/// enforces on the socket (MQTTnet itself queues whatever the broker sends, without limit).
 /// </summary>
 internal sealed class IngestQueue(IOptions<MqttOptions> options)
 {
