@@ -24,8 +24,8 @@ internal static partial class Log
     [LoggerMessage(4005, LogLevel.Information, "Alert state restored from {Path}: {Sensors} sensors, {Active} active alerts, {Silences} silences")]
     public static partial void StateRestored(ILogger logger, string path, int sensors, int active, int silences);
 
-    [LoggerMessage(4010, LogLevel.Warning, "Alert channel {Channel} is behind: dropped the oldest queued event ({AlertId} {State})")]
-    public static partial void ChannelQueueFull(ILogger logger, string channel, string alertId, AlertState state);
+    [LoggerMessage(4010, LogLevel.Warning, "Alert channel {Channel} is behind: dropped {Dropped} of the oldest queued events since the last report (latest {AlertId} {State}); counted in the alert_channel_outcomes metric")]
+    public static partial void ChannelQueueFull(ILogger logger, string channel, long dropped, string alertId, AlertState state);
 
     [LoggerMessage(4011, LogLevel.Error, "Alert channel {Channel} failed to deliver {AlertId} {State}")]
     public static partial void ChannelFailed(ILogger logger, Exception exception, string channel, string alertId, AlertState state);

@@ -7,6 +7,8 @@ namespace Telemetry.Alerting.Notifications;
 /// <summary>
 /// One channel's own queue and task. When a channel falls so far behind that its queue is full, the OLDEST event is
 /// dropped and counted: for a notification that is late by thousands of events, the newest state matters most.
+/// Events that piled up while the channel was busy go out together (<see cref="IAlertChannel.SendManyAsync"/>), so
+/// a burst costs the channel one round instead of one per event.
 /// </summary>
 internal sealed class ChannelWorker
 {
@@ -14,7 +16,10 @@ internal sealed class ChannelWorker
     private readonly IAlertChannel _channel;
     private readonly ILogger _logger;
     private readonly AlertMetrics _metrics;
+    private const int MaxGroup = 512;
     private Task _task = Task.CompletedTask;
+    private long _droppedSinceLog;
+    private long _lastDropLogMs = long.MinValue;
 
     public ChannelWorker(IAlertChannel channel, int capacity, ILogger logger, AlertMetrics metrics)
     {
@@ -26,7 +31,15 @@ internal sealed class ChannelWorker
             dropped =>
             {
                 _metrics.ChannelDropped(channel.Name);
-                Log.ChannelQueueFull(_logger, channel.Name, dropped.AlertId, dropped.State);
+                // Said at most every 10 s with a count: one line per dropped event would flood the log in a storm.
+                var n = Interlocked.Increment(ref _droppedSinceLog);
+                var now = Environment.TickCount64;
+                var last = Interlocked.Read(ref _lastDropLogMs);
+                if (now - last >= 10_000 && Interlocked.CompareExchange(ref _lastDropLogMs, now, last) == last)
+                {
+                    Interlocked.Add(ref _droppedSinceLog, -n);
+                    Log.ChannelQueueFull(_logger, channel.Name, n, dropped.AlertId, dropped.State);
+                }
             });
     }
 
@@ -45,22 +58,41 @@ internal sealed class ChannelWorker
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        await foreach (var e in _queue.Reader.ReadAllAsync(CancellationToken.None))
+        var group = new List<AlertEvent>(MaxGroup);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
+            group.Clear();
+            while (group.Count < MaxGroup && reader.TryRead(out var e))
+            {
+                group.Add(e);
+            }
+            var failures = new Exception?[group.Count];
             try
             {
-                await _channel.SendAsync(e, stopping);
-                _metrics.Delivered(_channel.Name);
+                await _channel.SendManyAsync(group, failures, stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
-                Log.ChannelStopped(_logger, _channel.Name, e.AlertId);
+                Log.ChannelStopped(_logger, _channel.Name, group[0].AlertId);
+                continue;
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
+            for (var i = 0; i < group.Count; i++)
             {
-                // The channel already retried what was worth retrying; the event is counted and logged, the queue moves on.
-                _metrics.Failed(_channel.Name);
-                Log.ChannelFailed(_logger, ex, _channel.Name, e.AlertId, e.State);
+                switch (failures[i])
+                {
+                    case null:
+                        _metrics.Delivered(_channel.Name);
+                        break;
+                    case OperationCanceledException when stopping.IsCancellationRequested:
+                        Log.ChannelStopped(_logger, _channel.Name, group[i].AlertId);
+                        break;
+                    default:
+                        // The channel already retried what was worth retrying; the event is counted and logged, the queue moves on.
+                        _metrics.Failed(_channel.Name);
+                        Log.ChannelFailed(_logger, failures[i]!, _channel.Name, group[i].AlertId, group[i].State);
+                        break;
+                }
             }
         }
     }

@@ -17,6 +17,29 @@ public interface IAlertChannel
     bool HonoursSilences { get; }
 
     Task SendAsync(AlertEvent alert, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sends the events waiting in the channel's queue, oldest first; <paramref name="failures"/>[i] gets the exception
+    /// of event i, or stays null when it was delivered. One at a time unless the channel can do better: MQTT overlaps
+    /// the publishes of different alerts, InfluxDB makes the whole group durable with one fsync. Events of one alert
+    /// are always delivered in order.
+    /// </summary>
+    async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alerts);
+        ArgumentNullException.ThrowIfNull(failures);
+        for (var i = 0; i < alerts.Count; i++)
+        {
+            try
+            {
+                await SendAsync(alerts[i], cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failures[i] = ex;
+            }
+        }
+    }
 }
 
 /// <summary>Publishes on the service's MQTT connection (implemented by the ingestion service). QoS 1.</summary>
@@ -30,6 +53,16 @@ public interface IMqttPublisher
 public interface IAlertPointWriter
 {
     ValueTask WriteAsync(AlertEvent e, CancellationToken ct);
+
+    /// <summary>Writes several events; an implementation may make them durable together.</summary>
+    async ValueTask WriteManyAsync(IReadOnlyList<AlertEvent> events, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        foreach (var e in events)
+        {
+            await WriteAsync(e, ct).ConfigureAwait(false);
+        }
+    }
 }
 
 /// <summary>The event JSON of SPEC §7.4, with <c>ts</c> as <c>yyyy-MM-ddTHH:mm:ss.fffZ</c>.</summary>

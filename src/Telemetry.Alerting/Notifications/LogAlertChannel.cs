@@ -26,4 +26,18 @@ internal sealed class InfluxAlertChannel(IAlertPointWriter writer) : IAlertChann
     public bool HonoursSilences => false;
 
     public async Task SendAsync(AlertEvent alert, CancellationToken cancellationToken) => await writer.WriteAsync(alert, cancellationToken);
+
+    /// <summary>The whole group in one write (for the service: one spool append, one fsync).</summary>
+    public async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(failures);
+        try
+        {
+            await writer.WriteManyAsync(alerts, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+        {
+            Array.Fill(failures, ex, 0, alerts.Count);
+        }
+    }
 }

@@ -36,4 +36,38 @@ internal sealed class MqttAlertChannel(IMqttPublisher publisher, string topicRoo
         }
         await publisher.PublishAsync(topic, payload, retain: true, cancellationToken);
     }
+
+    /// <summary>
+    /// Overlaps the publishes of different alerts (the publisher bounds how many wait for their PUBACK) instead of one
+    /// round trip per event; the events of one alert still go one after the other, so a retained state is never
+    /// overtaken by an older event's removal.
+    /// </summary>
+    public async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alerts);
+        ArgumentNullException.ThrowIfNull(failures);
+        var chains = new Dictionary<string, Task>(StringComparer.Ordinal);
+        for (var i = 0; i < alerts.Count; i++)
+        {
+            var id = alerts[i].AlertId;
+            chains[id] = SendAfterAsync(chains.GetValueOrDefault(id), alerts[i], failures, i, cancellationToken);
+        }
+        await Task.WhenAll(chains.Values);
+    }
+
+    private async Task SendAfterAsync(Task? previous, AlertEvent alert, Exception?[] failures, int index, CancellationToken ct)
+    {
+        if (previous is not null)
+        {
+            await previous;
+        }
+        try
+        {
+            await SendAsync(alert, ct);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            failures[index] = ex;
+        }
+    }
 }

@@ -15,12 +15,23 @@ internal sealed class SpoolAlertWriter(DurableSpool spool, PointFactory points, 
 {
     private readonly SpoolBatch _batch = new(initialCapacity: 1024);
 
-    public async ValueTask WriteAsync(AlertEvent e, CancellationToken ct)
+    public ValueTask WriteAsync(AlertEvent e, CancellationToken ct) => WriteManyAsync([e], ct);
+
+    /// <summary>All of <paramref name="events"/> in one spool record: one fsync however many piled up.</summary>
+    public async ValueTask WriteManyAsync(IReadOnlyList<AlertEvent> events, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0)
+        {
+            return;
+        }
         _batch.Clear();
-        _batch.Add(points.Alert(e), isReading: false);
-        _batch.CreatedMs = e.Ts.ToUnixTimeMilliseconds();
+        foreach (var e in events)
+        {
+            _batch.Add(points.Alert(e), isReading: false);
+        }
+        _batch.CreatedMs = events[0].Ts.ToUnixTimeMilliseconds();
         await spool.AppendAsync(_batch, ct);
-        metrics.AlertEvents.Inc();
+        metrics.AlertEvents.Inc(events.Count);
     }
 }

@@ -10,17 +10,36 @@ namespace Telemetry.Ingestion.Mqtt;
 /// <summary>
 /// A second MQTT connection, only for publishing alerts: a slow or broken alert publish can never stall the
 /// subscribing connection that carries the readings (SPEC §7.4: channels are isolated from ingestion).
-/// Connects lazily and reconnects on demand; each publish waits for its PUBACK (QoS 1).
+/// Connects at start and reconnects on demand; each publish waits for its PUBACK (QoS 1). Publishes may overlap: up to
+/// <see cref="MaxInFlight"/> (or the broker's receive maximum, if lower) wait for their PUBACK at once.
 /// </summary>
 internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttPublisher> logger) : IMqttPublisher, IHostedService, IDisposable
 {
     private readonly MqttOptions _o = options.Value;
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private readonly SemaphoreSlim _connect = new(1, 1);
+    private SemaphoreSlim _window = new(MaxInFlight, MaxInFlight);
+
+    /// <summary>Publishes waiting for their PUBACK at most, unless the broker's receive maximum is lower.</summary>
+    public const int MaxInFlight = 256;
 
     public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
     {
         await EnsureConnectedAsync(ct);
+        var window = _window;
+        await window.WaitAsync(ct);
+        try
+        {
+            await PublishOneAsync(topic, payload, retain, ct);
+        }
+        finally
+        {
+            window.Release();
+        }
+    }
+
+    private async Task PublishOneAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+    {
         var message = new MqttApplicationMessageBuilder()
             .WithTopic(topic)
             .WithPayload(payload)
@@ -73,6 +92,12 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttP
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
                 throw new MqttCommunicationException($"alert publisher refused by the broker: {result.ResultCode}");
+            }
+            // A broker may accept fewer unacknowledged publishes than our window (CONNACK receive maximum; 0: 65,535).
+            var allowed = result.ReceiveMaximum is null or 0 ? MaxInFlight : Math.Min(MaxInFlight, (int)result.ReceiveMaximum.Value);
+            if (allowed < MaxInFlight)
+            {
+                _window = new SemaphoreSlim(allowed, allowed);
             }
             Log.PublisherConnected(logger, _o.ClientId + "-alerts");
         }

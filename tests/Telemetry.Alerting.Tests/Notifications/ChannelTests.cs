@@ -110,6 +110,54 @@ public sealed class ChannelTests
             recorder.Published.Select(p => (p.Topic, p.Retain)));
     }
 
+    [Fact]
+    public async Task Mqtt_AGroupOfEvents_OverlapsAcrossAlerts_AndKeepsEachAlertsOrder()
+    {
+        await using var broker = await MosquittoServer.StartAsync();
+        await using var real = await MqttNetPublisher.ConnectAsync(broker);
+        var publisher = new ConcurrencyMeter(real);
+        var root = "alerts-" + Guid.NewGuid().ToString("N")[..8];
+        var channel = new MqttAlertChannel(publisher, root);
+        await using var live = await MqttProbe.SubscribeAsync(broker, $"{root}/#");
+        // 50 alerts raised and 50 cleared, interleaved as a storm would queue them
+        var group = Enumerable.Range(0, 50).Select(i => Events.Make(AlertState.Raised, "red", sensor: $"gas-{i:D4}"))
+            .Concat(Enumerable.Range(0, 50).Select(i => Events.Make(AlertState.Cleared, "normal", "red", sensor: $"gas-{i:D4}")))
+            .ToList();
+        var failures = new Exception?[group.Count];
+
+        await channel.SendManyAsync(group, failures, CancellationToken.None);
+
+        Assert.All(failures, Assert.Null);
+        Assert.True(publisher.MaxInFlight > 1, $"publishes of different alerts did not overlap (at most {publisher.MaxInFlight} in flight)");
+        var seen = await Poll.ForAsync(() => Task.FromResult(live.Received.ToList()), l => l.Count >= 150, "150 messages: raised, cleared, removal per alert");
+        foreach (var perAlert in seen.GroupBy(m => m.Topic))
+        {
+            Assert.Equal(["raised", "cleared", ""], perAlert.Select(m => m.Payload is { Length: > 0 } p ? JsonDocument.Parse(p).RootElement.GetProperty("state").GetString() : ""));
+        }
+        Assert.Empty(await RetainedAsync(broker, root));
+    }
+
+    [Fact]
+    public async Task Worker_EventsThatPiledUpWhileTheChannelWasBusy_GoOutAsOneGroup()
+    {
+        var channel = new GroupRecordingChannel();
+        var worker = new ChannelWorker(channel, 1000, NullLogger.Instance, new AlertMetrics());
+        channel.Gate = new TaskCompletionSource();
+        worker.Start(CancellationToken.None);
+        worker.Enqueue(Events.Make(AlertState.Raised, "red", sensor: "gas-first"));
+        await Poll.UntilAsync(() => channel.Groups.Count == 1, "the first event to reach the channel");
+        for (var i = 0; i < 40; i++)
+        {
+            worker.Enqueue(Events.Make(AlertState.Raised, "red", sensor: $"gas-{i:D4}"));
+        }
+
+        channel.Gate.SetResult();
+        await worker.StopAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal([1, 40], channel.Groups.Select(g => g.Count));
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"gas-{i:D4}"), channel.Groups[1].Select(e => e.Sensor));
+    }
+
     /// <summary>
     /// The retained messages under <paramref name="root"/>, as a client connecting now sees them. A marker retained
     /// last tells when the broker has sent them all (it sends a subscription's retained messages in one go).
@@ -123,5 +171,59 @@ public sealed class ChannelTests
         await Poll.UntilAsync(() => client.Received.Any(m => m.Topic == $"{root}/zz-marker" && m.Payload == id), "the retained marker");
         await marker.PublishAsync($"{root}/zz-marker", [], retain: true);
         return client.Received.Where(m => m.Retain && m.Topic != $"{root}/zz-marker").Select(m => (m.Topic, m.Payload)).ToList();
+    }
+
+    /// <summary>Forwards to a real publisher and measures how many publishes wait for their PUBACK at once.</summary>
+    private sealed class ConcurrencyMeter(IMqttPublisher inner) : IMqttPublisher
+    {
+        private int _inFlight;
+        private int _max;
+
+        public int MaxInFlight => Volatile.Read(ref _max);
+
+        public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+        {
+            var now = Interlocked.Increment(ref _inFlight);
+            InterlockedMax(ref _max, now);
+            try
+            {
+                await inner.PublishAsync(topic, payload, retain, ct);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
+        }
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            int current;
+            while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+            {
+            }
+        }
+    }
+
+    /// <summary>Records each group it is handed; holds the first until <see cref="Gate"/> opens.</summary>
+    private sealed class GroupRecordingChannel : IAlertChannel
+    {
+        public TaskCompletionSource Gate { get; set; } = new();
+
+        public List<List<AlertEvent>> Groups { get; } = [];
+
+        public string Name => "groups";
+
+        public bool HonoursSilences => false;
+
+        public Task SendAsync(AlertEvent alert, CancellationToken cancellationToken) => throw new InvalidOperationException("expected groups");
+
+        public async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
+        {
+            lock (Groups)
+            {
+                Groups.Add([.. alerts]);
+            }
+            await Gate.Task;
+        }
     }
 }
