@@ -1,9 +1,10 @@
 using Telemetry.Contracts;
+using Telemetry.Contracts.Alerts;
 using Telemetry.Ingestion.Storage;
 
 namespace Telemetry.Ingestion.Tests.Storage;
 
-/// <summary>The cached reading path must write exactly the bytes PointData alone writes.</summary>
+/// <summary>The cached reading and alert paths must write exactly the bytes PointData alone writes.</summary>
 public sealed class PointFactoryTests
 {
     private static readonly double[] Awkward =
@@ -45,5 +46,40 @@ public sealed class PointFactoryTests
         reading.Set(Field.TempC, 12.25);
         KeyValuePair<string, string>[] tags = [new("zone", "north portal"), new("a", "1")];
         Assert.Equal(PointFactory.ReadingViaPointData(address, reading, tags), PointFactory.Reading(address, reading, tags));
+    }
+
+    [Fact]
+    public void Alert_RandomEvents_ByteIdenticalToPointData()
+    {
+        var random = new Random(20261129);
+        string[] words = ["kukes", "t03", "gas-0007", "co-instant", "red", "a b", "x,y", "k=v", "tab\there", "ünï", "back\\slash", "quote\"d", "line\nbreak", ""];
+        double?[] numbers = [null, 0, 30, 4.33, 1.0 / 3, -1e21, double.NaN, double.PositiveInfinity];
+        var states = Enum.GetValues<AlertState>();
+        for (var i = 0; i < 5000; i++)
+        {
+            string W() => words[random.Next(words.Length)];
+            var e = new AlertEvent
+            {
+                AlertId = $"{W()}/{W()}",
+                Site = W(),
+                Tunnel = W(),
+                Sensor = W(),
+                Kind = W(),
+                Rule = W(),
+                Field = "co_ppm",
+                State = states[random.Next(states.Length)],
+                Level = W(),
+                PreviousLevel = "normal",
+                Value = numbers[random.Next(numbers.Length)],
+                Threshold = numbers[random.Next(numbers.Length)],
+                AcknowledgedBy = random.Next(3) == 0 ? W() : null,
+                Ts = DateTimeOffset.FromUnixTimeMilliseconds(random.NextInt64(0, 4_000_000_000_000)),
+                Message = $"{W()} {W()} \"{W()}\"",
+            };
+            var ns = random.NextInt64(0, long.MaxValue);
+            var expected = PointFactory.AlertViaPointData(e, ns);
+            Assert.Equal(expected, PointFactory.AlertLine(e, ns));
+            Assert.Equal(expected, PointFactory.AlertLine(e, ns)); // from the caches
+        }
     }
 }
