@@ -27,6 +27,10 @@ internal sealed class SimulatedTunnelSource : IDashboardDataSource
         ("malformed-payloads.yaml", TimeSpan.FromMinutes(2)),
     ];
 
+    private const double PinnedLocalHour = 18;
+
+    private static double NowHourOfDay() => TimeProvider.System.GetUtcNow().TimeOfDay.TotalHours;
+
     public async Task SeedAsync(InfluxServer server, string database)
     {
         var broker = await MosquittoServer.SharedAsync();
@@ -50,6 +54,9 @@ internal sealed class SimulatedTunnelSource : IDashboardDataSource
             foreach (var (file, duration) in Script)
             {
                 var scenario = ScenarioLoader.Load(Path.Combine(AppContext.BaseDirectory, "scenarios", file));
+                // Portal air follows the outside day, so which humidity alerts raise and clear depends on the hour:
+                // pin the local time at the end of the seed to 18:00 so every run sees the same day, whenever CI runs.
+                scenario = scenario with { Outside = scenario.Outside with { UtcOffsetHours = PinnedLocalHour - NowHourOfDay() } };
                 var feed = new FeedGenerator(scenario, 11, service.TopicRoot).Generate(start, duration);
                 published += await FeedPlayer.PlayAsync(feed, publisher, double.PositiveInfinity, TimeProvider.System, new Counter(), CancellationToken.None);
                 start += duration;
