@@ -11,4 +11,4 @@ trap 'stop_service' EXIT
 reset_db
 start_service bench-latency 60 || die "service did not subscribe (log: $RES/service-bench-latency.log)"
 timeout $((SECS + 180)) dotnet "${PROBE_DLL:?}" latency --mqtt "$MQTT_HOST:$MQTT_PORT" --influx "$INFLUX_URL" --db "$DB" \
-  --rate "$RATE" --seconds "$SECS" --poll-ms "${POLL_MS:-20}" --flip-every "${FLIP_EVERY:-10}" --stagger "${STAGGER:-0}"
+  --rate "$RATE" --seconds "$SECS" --poll-ms "${POLL_MS:-20}" --flip-every "${FLIP_EVERY:-10}" --stagger "${STAGGER:-0}" --warmup "${WARMUP_S:-0}"

@@ -17,7 +17,7 @@ namespace Telemetry.Benchmarks;
 /// so each sensor makes one <c>ch4-lel</c> transition a second (200 alert events/s among the 2,000 readings/s);
 /// the probe subscribes to <c>alerts/lat/#</c> and matches each event to its reading by sensor and <c>ts</c>
 /// (published → event received, no polling in between).
-/// <code>latency --mqtt HOST:PORT --influx URL --db DB [--rate 2000] [--seconds 30] [--poll-ms 20] [--flip-every 10] [--stagger 1]</code>
+/// <code>latency --mqtt HOST:PORT --influx URL --db DB [--rate 2000] [--seconds 30] [--poll-ms 20] [--flip-every 10] [--stagger 1] [--warmup 0]</code>
 /// Prints one JSON object. Every wait is bounded.
 /// </summary>
 internal static class LatencyProbe
@@ -37,6 +37,8 @@ internal static class LatencyProbe
         var flipEvery = int.Parse(o.GetValueOrDefault("--flip-every", "10"), CultureInfo.InvariantCulture);
         // Stagger: sensors flip at different readings, so transitions are spread over time instead of 200 at once.
         var stagger = o.GetValueOrDefault("--stagger", "0") == "1";
+        // The first seconds after the service starts include its JIT warm-up: also report percentiles without them.
+        var warmup = int.Parse(o.GetValueOrDefault("--warmup", "0"), CultureInfo.InvariantCulture);
         var total = rate * seconds;
         var clock = TimeProvider.System;
 
@@ -57,7 +59,7 @@ internal static class LatencyProbe
 
         // Alert events: which reading (sensor/ts) was published when, and how long its event took to come back.
         var transitions = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
-        var alertLatencies = new System.Collections.Concurrent.ConcurrentQueue<long>();
+        var alertLatencies = new System.Collections.Concurrent.ConcurrentQueue<(long Sent, long Latency)>();
         client.ApplicationMessageReceivedAsync += e =>
         {
             var received = clock.GetUtcNow().ToUnixTimeMilliseconds();
@@ -73,7 +75,7 @@ internal static class LatencyProbe
                 var key = root.GetProperty("sensor").GetString() + "/" + root.GetProperty("ts").GetDateTimeOffset().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
                 if (transitions.TryRemove(key, out var sent))
                 {
-                    alertLatencies.Enqueue(received - sent);
+                    alertLatencies.Enqueue((sent, received - sent));
                 }
             }
             return Task.CompletedTask;
@@ -132,6 +134,8 @@ internal static class LatencyProbe
         await client.DisconnectAsync();
 
         var lat = new List<long>(total);
+        var latWarm = new List<long>(total);
+        var warmFromMs = published[0] + (warmup * 1000L);
         var missing = 0;
         for (var i = 0; i < total; i++)
         {
@@ -142,13 +146,18 @@ internal static class LatencyProbe
             else
             {
                 lat.Add(stored[i] - published[i]);
+                if (published[i] >= warmFromMs)
+                {
+                    latWarm.Add(stored[i] - published[i]);
+                }
             }
         }
         lat.Sort();
+        latWarm.Sort();
         static long Pct(List<long> sorted, double q) => sorted.Count == 0 ? -1 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
         long P(double q) => Pct(lat, q);
-        var alerts = alertLatencies.ToList();
-        alerts.Sort();
+        var alerts = alertLatencies.Select(a => a.Latency).Order().ToList();
+        var alertsWarm = alertLatencies.Where(a => a.Sent >= warmFromMs).Select(a => a.Latency).Order().ToList();
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             rate_offered = rate,
@@ -166,6 +175,13 @@ internal static class LatencyProbe
             alert_p50_ms = Pct(alerts, 0.50),
             alert_p99_ms = Pct(alerts, 0.99),
             alert_max_ms = alerts.Count == 0 ? -1 : alerts[^1],
+            warmup_s = warmup,
+            after_warmup_stored_p50_ms = Pct(latWarm, 0.50),
+            after_warmup_stored_p99_ms = Pct(latWarm, 0.99),
+            after_warmup_alert_events = alertsWarm.Count,
+            after_warmup_alert_p50_ms = Pct(alertsWarm, 0.50),
+            after_warmup_alert_p99_ms = Pct(alertsWarm, 0.99),
+            after_warmup_alert_max_ms = alertsWarm.Count == 0 ? -1 : alertsWarm[^1],
         }));
         return missing == 0 ? 0 : 3;
     }
