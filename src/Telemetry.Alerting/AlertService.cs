@@ -65,7 +65,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private readonly CancellationTokenSource _channelsStop = new();
     private bool _windowsDirty;
     private long _lastSaveMs;
-    private long _lastFullLogMs = long.MinValue;
+    private readonly LogThrottle _fullLog = new(TimeSpan.FromSeconds(10));
 
     public AlertService(IOptions<AlertingOptions> options, IOptions<AlertRules> rules, SensorRegistry registry, TimeProvider time,
         ILoggerFactory loggers, AlertMetrics metrics, IHttpClientFactory http, IEnumerable<IAlertChannel> extraChannels, IServiceProvider services)
@@ -137,10 +137,8 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     {
         // A safety system should rather slow ingestion down (the broker holds the messages) than skip evaluation.
         _metrics.Full();
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (now - Interlocked.Read(ref _lastFullLogMs) > 10_000)
+        if (_fullLog.TryEnter(_time.GetUtcNow().ToUnixTimeMilliseconds(), out _))
         {
-            Interlocked.Exchange(ref _lastFullLogMs, now);
             Log.QueueFull(_logger, _options.PostTimeout.TotalMilliseconds);
         }
         using var timeout = new CancellationTokenSource(_options.PostTimeout, _time);

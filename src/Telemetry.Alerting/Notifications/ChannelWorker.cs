@@ -18,8 +18,7 @@ internal sealed class ChannelWorker
     private readonly AlertMetrics _metrics;
     private const int MaxGroup = 512;
     private Task _task = Task.CompletedTask;
-    private long _droppedSinceLog;
-    private long _lastDropLogMs = long.MinValue;
+    private readonly LogThrottle _dropLog = new(TimeSpan.FromSeconds(10));
 
     public ChannelWorker(IAlertChannel channel, int capacity, ILogger logger, AlertMetrics metrics)
     {
@@ -32,12 +31,8 @@ internal sealed class ChannelWorker
             {
                 _metrics.ChannelDropped(channel.Name);
                 // Said at most every 10 s with a count: one line per dropped event would flood the log in a storm.
-                var n = Interlocked.Increment(ref _droppedSinceLog);
-                var now = Environment.TickCount64;
-                var last = Interlocked.Read(ref _lastDropLogMs);
-                if (now - last >= 10_000 && Interlocked.CompareExchange(ref _lastDropLogMs, now, last) == last)
+                if (_dropLog.TryEnter(Environment.TickCount64, out var n))
                 {
-                    Interlocked.Add(ref _droppedSinceLog, -n);
                     Log.ChannelQueueFull(_logger, channel.Name, n, dropped.AlertId, dropped.State);
                 }
             });
