@@ -9,7 +9,7 @@
 set -euo pipefail
 : "${SVC_DLL:?}" "${SPOOL_DIR:?}" "${BENCH_MQTT_HOST:?}" "${BENCH_MQTT_PORT:?}" "${BENCH_INFLUX_URL:?}" "${BENCH_DB:?}"
 ALERT_STATE="${ALERT_STATE:-$SPOOL_DIR.alerts-state.json}"
-if [[ "${KEEP_SPOOL:-0}" != 1 ]]; then rm -rf "$SPOOL_DIR" "$ALERT_STATE"; fi
+if [[ "${KEEP_SPOOL:-0}" != 1 ]]; then rm -rf "$SPOOL_DIR" "$ALERT_STATE" "$ALERT_STATE.journal"; fi
 mkdir -p "$SPOOL_DIR"
 export DOTNET_ENVIRONMENT=Production
 export Telemetry__Mqtt__Host="$BENCH_MQTT_HOST"

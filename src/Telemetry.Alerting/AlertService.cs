@@ -52,6 +52,9 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
 {
     private const int MaxBatch = 1024;
 
+    /// <summary>A journal this long is folded into a snapshot even before <c>SaveInterval</c>: bounds the replay at restart.</summary>
+    private const long MaxJournalBytes = 8 << 20;
+
     private readonly AlertingOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<AlertService> _logger;
@@ -63,6 +66,9 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private readonly SilenceStore _silences = new();
     private readonly List<ChannelWorker> _workers = [];
     private readonly CancellationTokenSource _channelsStop = new();
+    private readonly StateJournal _journal;
+    private long _journalSeq;
+    private bool _snapshotDue;
     private bool _windowsDirty;
     private long _lastSaveMs;
     private readonly LogThrottle _fullLog = new(TimeSpan.FromSeconds(10));
@@ -85,6 +91,9 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
+        _journal = new StateJournal(_options.StateFile);
+        // The first window-only snapshot comes SaveInterval after start; transitions go to the journal meanwhile.
+        _lastSaveMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         var restored = Restore();
         _engine = AlertEngine.Create(rules.Value, registry, time, _options.MaxHold, restored?.Engine);
 
@@ -212,6 +221,11 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (_snapshotDue)
+        {
+            // Fold what the journal replayed into a fresh snapshot, so the next restart reads one file.
+            await SaveAsync(force: true);
+        }
         foreach (var w in _workers)
         {
             // Channels get their own token: on shutdown they may still deliver the last events (bounded below).
@@ -241,7 +255,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                     _engine.Tick(events);
                 }
             }
-            await SaveAsync(force: events.Count > 0);
+            await PersistAsync(events);
             Dispatch(events);
             events.Clear();
         }
@@ -287,7 +301,76 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         }
     }
 
-    /// <summary>Saves now when <paramref name="force"/> (a transition, acknowledgement or silence), else at most every SaveInterval.</summary>
+    /// <summary>
+    /// Makes a batch durable before it is dispatched: its transitions as one journal record (what they changed, flushed
+    /// to the disk), and the whole state as a snapshot at most every SaveInterval or once the journal has grown long.
+    /// </summary>
+    private async Task PersistAsync(List<AlertEvent> events)
+    {
+        if (events.Count == 0 || _journal.Length >= MaxJournalBytes)
+        {
+            await SaveAsync(force: events.Count > 0);
+            return;
+        }
+        // When the journal cannot take the batch, the whole state must, before the batch is dispatched.
+        await SaveAsync(force: !await AppendJournalAsync(events));
+    }
+
+    private async Task<bool> AppendJournalAsync(List<AlertEvent> events)
+    {
+        await _saveLock.WaitAsync();
+        try
+        {
+            ReadOnlyMemory<byte> bytes;
+            var record = new JournalRecord { Seq = _journalSeq + 1 };
+            lock (_engineLock)
+            {
+                record.Changes = Changes(events);
+                bytes = _journal.Serialize(record);
+            }
+            _journal.Append(bytes.Span);
+            _journalSeq = record.Seq;
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _metrics.SaveFailed();
+            Log.SaveFailed(_logger, ex, _journal.FilePath);
+            return false;
+        }
+        finally
+        {
+            _saveLock.Release();
+        }
+    }
+
+    // The rules the batch's events changed, each once, in their state after the batch (windows left to the snapshot).
+    private List<JournalChange> Changes(List<AlertEvent> events)
+    {
+        var changes = new List<JournalChange>();
+        var seen = new HashSet<(string, string, string, string)>();
+        foreach (var e in events)
+        {
+            if (!seen.Add((e.Site, e.Tunnel, e.Sensor, e.Rule)) || _engine.SensorOf(e.Site, e.Tunnel, e.Sensor) is not { } s)
+            {
+                continue;
+            }
+            changes.Add(new JournalChange
+            {
+                Site = s.Site,
+                Tunnel = s.Tunnel,
+                Kind = s.Kind,
+                Sensor = s.Sensor,
+                NewestMs = s.NewestMs,
+                LastSeenMs = s.LastSeenMs,
+                Rule = e.Rule,
+                State = s.Rules.GetValueOrDefault(e.Rule)?.WithoutWindows(),
+            });
+        }
+        return changes;
+    }
+
+    /// <summary>Writes the whole state now when <paramref name="force"/> (acknowledgement, silence, shutdown), else at most every SaveInterval.</summary>
     private async Task SaveAsync(bool force)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -301,11 +384,14 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
             byte[] bytes;
             lock (_engineLock)
             {
-                bytes = StateFile.Serialize(new PersistedState { Engine = _engine.State, Silences = _silences.List().ToList() });
+                bytes = StateFile.Serialize(new PersistedState { Engine = _engine.State, Silences = _silences.List().ToList(), JournalSeq = _journalSeq });
                 _windowsDirty = false;
             }
             StateFile.Save(_options.StateFile, bytes);
             _lastSaveMs = now;
+            // The snapshot holds every journal record so far; a failed reset leaves records it already holds (skipped).
+            _journal.Reset();
+            _snapshotDue = false;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -324,11 +410,24 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         try
         {
             var state = StateFile.Load(path);
+            var records = _journal.Read(state?.JournalSeq ?? 0, out var unreadable);
+            _journalSeq = state?.JournalSeq ?? 0;
+            if (records.Count > 0)
+            {
+                state ??= new PersistedState();
+                StateJournal.Apply(state.Engine, records);
+                _journalSeq = records[^1].Seq;
+                _snapshotDue = true;
+            }
+            if (unreadable > 0)
+            {
+                Log.JournalTail(_logger, _journal.FilePath, unreadable, records.Count);
+            }
             if (state is not null)
             {
                 _silences.Restore(state.Silences, _time.GetUtcNow());
                 Log.StateRestored(_logger, path, state.Engine.Sensors.Count,
-                    state.Engine.Sensors.Sum(s => s.Rules.Values.Count(r => r.Level != AlertLevel.Normal)), state.Silences.Count);
+                    state.Engine.Sensors.Sum(s => s.Rules.Values.Count(r => r.Level != AlertLevel.Normal)), state.Silences.Count, records.Count);
             }
             return state;
         }
@@ -336,8 +435,11 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         {
             // Refusing to start would leave the tunnels without any alerting; starting empty may raise active alerts
             // again, which is the lesser harm. The unreadable file is kept for a person to look at.
-            var moved = $"{path}.unreadable-{_time.GetUtcNow().ToUnixTimeSeconds()}";
+            var suffix = $".unreadable-{_time.GetUtcNow().ToUnixTimeSeconds()}";
+            var moved = path + suffix;
             File.Move(path, moved, overwrite: true);
+            // Its journal only makes sense on top of it: kept aside with it.
+            _journal.MoveAside(suffix);
             Log.StateUnreadable(_logger, ex, path, moved);
             return null;
         }
@@ -364,6 +466,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     {
         _saveLock.Dispose();
         _channelsStop.Dispose();
+        _journal.Dispose();
         base.Dispose();
     }
 }

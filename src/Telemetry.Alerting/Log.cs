@@ -21,8 +21,11 @@ internal static partial class Log
     [LoggerMessage(4004, LogLevel.Error, "The alert state file {Path} cannot be read; it was moved to {Moved} and alerting starts from an empty state")]
     public static partial void StateUnreadable(ILogger logger, Exception exception, string path, string moved);
 
-    [LoggerMessage(4005, LogLevel.Information, "Alert state restored from {Path}: {Sensors} sensors, {Active} active alerts, {Silences} silences")]
-    public static partial void StateRestored(ILogger logger, string path, int sensors, int active, int silences);
+    [LoggerMessage(4005, LogLevel.Information, "Alert state restored from {Path}: {Sensors} sensors, {Active} active alerts, {Silences} silences ({Journal} journal records replayed)")]
+    public static partial void StateRestored(ILogger logger, string path, int sensors, int active, int silences, int journal);
+
+    [LoggerMessage(4006, LogLevel.Warning, "Alert state journal {Path}: the last {Bytes} bytes cannot be read (a write cut off by a crash; that batch was never dispatched) and were left out after {Records} records")]
+    public static partial void JournalTail(ILogger logger, string path, long bytes, int records);
 
     [LoggerMessage(4010, LogLevel.Warning, "Alert channel {Channel} is behind: dropped {Dropped} of the oldest queued events since the last report (latest {AlertId} {State}); counted in the alert_channel_outcomes metric")]
     public static partial void ChannelQueueFull(ILogger logger, string channel, long dropped, string alertId, AlertState state);

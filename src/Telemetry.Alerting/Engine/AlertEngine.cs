@@ -227,6 +227,10 @@ public sealed class AlertEngine : IAlertEngine
     /// <summary>The live memory, for a caller that serializes it under its own lock.</summary>
     internal AlertEngineState State => _state;
 
+    /// <summary>A sensor's live memory by its address parts, or null when the engine has none.</summary>
+    internal SensorState? SensorOf(string site, string tunnel, string sensor) =>
+        _sensors.GetValueOrDefault(Key(site, tunnel, sensor));
+
     private SensorState SensorFor(SensorAddress a, ICollection<AlertEvent> events)
     {
         var key = a.Key;

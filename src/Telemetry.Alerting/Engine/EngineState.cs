@@ -62,6 +62,15 @@ public sealed class RuleState
 
     /// <summary>Recent episodes (reading-time intervals), so a replayed backlog never reports one twice. Bounded.</summary>
     public List<Episode> Episodes { get; set; } = [];
+
+    /// <summary>This state without its windows, for the journal: shares the rest, so serialize it at once.</summary>
+    internal RuleState WithoutWindows()
+    {
+        var copy = (RuleState)MemberwiseClone();
+        copy.Average = null;
+        copy.Rate = null;
+        return copy;
+    }
 }
 
 public sealed class Episode

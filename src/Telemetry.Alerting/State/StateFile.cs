@@ -9,6 +9,9 @@ public sealed class PersistedState
     public int Version { get; set; } = 1;
     public AlertEngineState Engine { get; set; } = new();
     public List<Silence> Silences { get; set; } = [];
+
+    /// <summary>The last journal record this snapshot holds; newer ones are applied on top at restore.</summary>
+    public long JournalSeq { get; set; }
 }
 
 /// <summary>

@@ -173,6 +173,81 @@ public sealed class AlertServiceTests
     }
 
     [Fact]
+    public async Task Crash_AfterATransition_NeitherForgetsNorRaisesAgain()
+    {
+        // A crash is the files as they are on disk once an event has gone out: copied while the service runs, long
+        // before its next whole-state snapshot (SaveInterval 1 h), so only the journal can hold the transition.
+        using var dir = new TempDir("alerts-crash");
+        var state = dir.Combine("live", "alerts-state.json");
+        var crashed = dir.Combine("crashed", "alerts-state.json");
+        var settings = OnlyCoInstant();
+        settings["Telemetry:Alerts:SaveInterval"] = "01:00:00";
+        var first = new RecordingChannel();
+        await using (var host = await AlertHost.StartAsync(state, settings, s => s.AddSingleton<IAlertChannel>(first)))
+        {
+            host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+            host.Pipeline.Post(Other, [AlertHost.Now(Field.CoPpm, 40)]);
+            await Poll.UntilAsync(() => first.Events.Count == 2, "both alerts before the crash");
+            Assert.False(File.Exists(state), "no snapshot yet: the test would not test the journal");
+            CopyStateFiles(state, crashed);
+        }
+
+        var second = new RecordingChannel();
+        await using var again = await AlertHost.StartAsync(crashed, settings, s => s.AddSingleton<IAlertChannel>(second));
+        Assert.Equal(["kukes/t03/gas-0007/co-instant", "kukes/t03/gas-0008/co-instant"], again.Alerts.ActiveAlerts().Select(a => a.AlertId));
+        again.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150, TimeSpan.FromSeconds(1))]);
+        again.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 0, TimeSpan.FromSeconds(2))]);
+        await Poll.UntilAsync(() => !second.Events.IsEmpty, "the clear after the crash");
+        Assert.Equal([AlertState.Cleared], second.Events.Select(e => e.State));
+    }
+
+    [Fact]
+    public async Task Crash_WithASnapshotAndALaterJournal_RestoresTheNewest()
+    {
+        using var dir = new TempDir("alerts-crash-snapshot");
+        var state = dir.Combine("live", "alerts-state.json");
+        var crashed = dir.Combine("crashed", "alerts-state.json");
+        var settings = OnlyCoInstant();
+        settings["Telemetry:Alerts:SaveInterval"] = "01:00:00";
+        var first = new RecordingChannel();
+        await using (var host = await AlertHost.StartAsync(state, settings, s => s.AddSingleton<IAlertChannel>(first)))
+        {
+            host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+            await Poll.UntilAsync(() => first.Events.Count == 1, "the raise");
+            // An acknowledgement writes the whole state (a snapshot) and starts the journal again.
+            await host.Alerts.AcknowledgeAsync("kukes/t03/gas-0007/co-instant", "ana", null);
+            host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 0, TimeSpan.FromSeconds(1))]);
+            host.Pipeline.Post(Other, [AlertHost.Now(Field.CoPpm, 40, TimeSpan.FromSeconds(1))]);
+            await Poll.UntilAsync(() => first.Events.Count(e => e.State != AlertState.Acknowledged) == 3, "the clear and the second raise");
+            CopyStateFiles(state, crashed);
+        }
+        // A write cut off by the crash: half a record, no newline. It is left out, and the rest still counts.
+        await File.AppendAllTextAsync(crashed + ".journal", "{\"q\":99,\"c\":[{\"Site\":\"ku");
+
+        var second = new RecordingChannel();
+        await using var again = await AlertHost.StartAsync(crashed, settings, s => s.AddSingleton<IAlertChannel>(second));
+        Assert.Equal("kukes/t03/gas-0008/co-instant", Assert.Single(again.Alerts.ActiveAlerts()).AlertId);
+        again.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 0, TimeSpan.FromSeconds(2))]);
+        again.Pipeline.Post(Other, [AlertHost.Now(Field.CoPpm, 40, TimeSpan.FromSeconds(2))]);
+        again.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150, TimeSpan.FromSeconds(3))]);
+        await Poll.UntilAsync(() => second.Events.Any(e => e.AlertId == "kukes/t03/gas-0007/co-instant"), "the new raise after the crash");
+        var e = Assert.Single(second.Events);
+        Assert.Equal(("kukes/t03/gas-0007/co-instant", AlertState.Raised), (e.AlertId, e.State));
+    }
+
+    private static void CopyStateFiles(string state, string target)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        foreach (var suffix in new[] { "", ".journal" })
+        {
+            if (File.Exists(state + suffix))
+            {
+                File.Copy(state + suffix, target + suffix);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Start_WithInvalidRules_StopsNamingRuleAndField()
     {
         using var dir = new TempDir("alerts-invalid");

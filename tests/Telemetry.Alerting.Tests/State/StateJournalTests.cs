@@ -1,0 +1,99 @@
+using Telemetry.Alerting.Engine;
+using Telemetry.Alerting.State;
+using Telemetry.Contracts.Alerts;
+using Telemetry.Testing;
+
+namespace Telemetry.Alerting.Tests.State;
+
+public sealed class StateJournalTests
+{
+    private static JournalRecord Record(long seq, string rule, AlertLevel level, string sensor = "gas-0007") => new()
+    {
+        Seq = seq,
+        Changes =
+        [
+            new JournalChange
+            {
+                Site = "kukes", Tunnel = "t03", Kind = "gas", Sensor = sensor, NewestMs = 1000 * seq, LastSeenMs = 2000 * seq, Rule = rule,
+                State = level == AlertLevel.Normal && rule == "gone" ? null : new RuleState { Level = level, SinceMs = seq },
+            },
+        ],
+    };
+
+    [Fact]
+    public void Read_ReturnsOnlyRecordsNewerThanTheSnapshot_InOrder()
+    {
+        using var dir = new TempDir("journal-read");
+        using var journal = new StateJournal(dir.Combine("state.json"));
+        for (var q = 1; q <= 4; q++)
+        {
+            journal.Append(journal.Serialize(Record(q, "co-instant", AlertLevel.Amber)).Span);
+        }
+        var records = journal.Read(afterSeq: 2, out var unreadable);
+        Assert.Equal([3L, 4L], records.Select(r => r.Seq));
+        Assert.Equal(0, unreadable);
+    }
+
+    [Fact]
+    public void Read_ACutOffLastWrite_IsLeftOutAndCounted()
+    {
+        using var dir = new TempDir("journal-torn");
+        var path = dir.Combine("state.json");
+        using (var journal = new StateJournal(path))
+        {
+            journal.Append(journal.Serialize(Record(1, "co-instant", AlertLevel.Red)).Span);
+        }
+        const string torn = "{\"q\":2,\"c\":[{\"Si";
+        File.AppendAllText(path + ".journal", torn);
+        using var again = new StateJournal(path);
+        var records = again.Read(0, out var unreadable);
+        Assert.Equal(1, Assert.Single(records).Seq);
+        Assert.Equal(torn.Length, unreadable);
+    }
+
+    [Fact]
+    public void Reset_EmptiesTheJournal_AndAppendsGoOnAfterIt()
+    {
+        using var dir = new TempDir("journal-reset");
+        using var journal = new StateJournal(dir.Combine("state.json"));
+        journal.Append(journal.Serialize(Record(1, "co-instant", AlertLevel.Red)).Span);
+        journal.Reset();
+        Assert.Equal(0, journal.Length);
+        journal.Append(journal.Serialize(Record(2, "co-instant", AlertLevel.Amber)).Span);
+        Assert.Equal(2, Assert.Single(journal.Read(0, out _)).Seq);
+    }
+
+    [Fact]
+    public void Apply_ReplacesTheRule_KeepsItsWindows_AddsNewSensors_AndRemovesGoneRules()
+    {
+        var window = AverageWindow.For(TimeSpan.FromMinutes(15));
+        window.Add(1000, 10, 60_000);
+        var state = new AlertEngineState
+        {
+            Sensors =
+            [
+                new SensorState
+                {
+                    Site = "kukes", Tunnel = "t03", Kind = "gas", Sensor = "gas-0007", NewestMs = 5000, LastSeenMs = 1,
+                    Rules = new(StringComparer.Ordinal)
+                    {
+                        ["co-twa"] = new RuleState { Level = AlertLevel.Normal, Average = window },
+                        ["gone"] = new RuleState { Level = AlertLevel.Amber },
+                    },
+                },
+            ],
+        };
+        var applied = StateJournal.Apply(state,
+            [Record(1, "co-twa", AlertLevel.Red), Record(2, "gone", AlertLevel.Normal), Record(3, "co-instant", AlertLevel.Amber, "gas-0008")]);
+
+        Assert.Equal(3, applied);
+        var first = state.Sensors[0];
+        Assert.Equal(AlertLevel.Red, first.Rules["co-twa"].Level);
+        Assert.Same(window, first.Rules["co-twa"].Average);
+        Assert.False(first.Rules.ContainsKey("gone"));
+        Assert.Equal(5000, first.NewestMs); // the newer of the snapshot's and the journal's
+        Assert.Equal(4000, first.LastSeenMs);
+        var added = state.Sensors[1];
+        Assert.Equal(("gas-0008", AlertLevel.Amber), (added.Sensor, added.Rules["co-instant"].Level));
+    }
+}
