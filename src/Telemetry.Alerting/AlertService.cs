@@ -19,8 +19,8 @@ public interface IAlertPipeline
     /// <summary>
     /// Queues one message's readings of one sensor for evaluation, in the order posted. Returns at once while the
     /// queue has room; when full it waits up to <c>Telemetry:Alerts:PostTimeout</c> (backpressure: the caller holds
-    /// its broker acknowledgement meanwhile), then drops, counts and logs the message and returns false. The readings
-    /// are copied: the caller may reuse them.
+    /// its broker acknowledgement meanwhile), then drops, counts and logs the message and returns false. The list is
+    /// copied (the caller may reuse it); the readings are not, so they must not be changed after posting.
     /// </summary>
     bool Post(SensorAddress sensor, IReadOnlyList<Reading> readings);
 
@@ -448,16 +448,11 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private static Reading[] Copy(IReadOnlyList<Reading> readings)
     {
         ArgumentNullException.ThrowIfNull(readings);
+        // The list, not the readings: the caller reuses its list, but a reading is never changed once decoded.
         var copy = new Reading[readings.Count];
         for (var i = 0; i < copy.Length; i++)
         {
-            var r = readings[i];
-            var c = new Reading { TimestampMs = r.TimestampMs, Seq = r.Seq, TimestampFromReceipt = r.TimestampFromReceipt };
-            foreach (var (field, value) in r.Fields())
-            {
-                c.Set(field, value);
-            }
-            copy[i] = c;
+            copy[i] = readings[i];
         }
         return copy;
     }

@@ -6,8 +6,26 @@ public sealed record SensorAddress(string Site, string Tunnel, SensorKind Kind, 
     /// <summary>The topic this sensor publishes on under <paramref name="root"/>.</summary>
     public string Topic(string root) => $"{root}/{Site}/{Tunnel}/{Kind.Name()}/{Sensor}";
 
+    private string? _key;
+
     /// <summary><c>{site}/{tunnel}/{sensor}</c>: the sensor's identity in alert ids and the registry.</summary>
-    public string Key => $"{Site}/{Tunnel}/{Sensor}";
+    /// <remarks>Built once per address: the alert engine looks sensors up by it for every reading.</remarks>
+    public string Key => _key ??= $"{Site}/{Tunnel}/{Sensor}";
+
+    // `with` copies through here: the cached key is not copied, since the copy may get another site or sensor.
+    private SensorAddress(SensorAddress original)
+    {
+        Site = original.Site;
+        Tunnel = original.Tunnel;
+        Kind = original.Kind;
+        Sensor = original.Sensor;
+    }
+
+    // Equality is the four segments'; the cache is not part of it.
+    public bool Equals(SensorAddress? other) =>
+        other is not null && Kind == other.Kind && Site == other.Site && Tunnel == other.Tunnel && Sensor == other.Sensor;
+
+    public override int GetHashCode() => HashCode.Combine(Site, Tunnel, Kind, Sensor);
 }
 
 /// <summary>Topic rules of SPEC §2: <c>{root}/{site}/{tunnel}/{kind}/{sensor}</c>, each segment <c>^[A-Za-z0-9_-]{1,64}$</c>.</summary>

@@ -44,4 +44,18 @@ public sealed class TopicPathTests
         Assert.True(TopicPath.TryParse("site-a/s/t/gas/g", "site-a", out _, out _));
         Assert.False(TopicPath.TryParse("tunnels/s/t/gas/g", "site-a", out _, out _));
     }
+
+    [Fact]
+    public void SensorAddress_KeyIsCached_ButEqualityAndWithIgnoreTheCache()
+    {
+        var a = new SensorAddress("kukes", "t03", SensorKind.Gas, "gas-0007");
+        var b = new SensorAddress("kukes", "t03", SensorKind.Gas, "gas-0007");
+        Assert.Equal("kukes/t03/gas-0007", a.Key);
+        Assert.Same(a.Key, a.Key);
+        Assert.Equal(a, b); // one has its key built, the other not
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        var moved = a with { Sensor = "gas-0008" };
+        Assert.Equal("kukes/t03/gas-0008", moved.Key);
+        Assert.NotEqual(a, moved);
+    }
 }

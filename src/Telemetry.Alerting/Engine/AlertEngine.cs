@@ -20,6 +20,8 @@ public sealed class AlertEngine : IAlertEngine
     private readonly long _maxHoldMs;
     private readonly AlertEngineState _state;
     private readonly Dictionary<string, SensorState> _sensors = new(StringComparer.Ordinal);
+    private readonly List<Reading> _backlog = [];
+    private readonly List<Reading> _live = [];
 
     /// <param name="profiles">The rules (and strain baseline) of a sensor; called once per sensor per engine.</param>
     /// <param name="time">The clock: stale, <c>for</c>, windows and repeat run on it.</param>
@@ -71,9 +73,14 @@ public sealed class AlertEngine : IAlertEngine
         var now = NowMs;
 
         // The batch in time order; equal timestamps keep the first (a duplicate inside one array is still a duplicate).
-        var ordered = readings.Where(r => r.HasAnyField).OrderBy(r => r.TimestampMs).ToList();
-        var backlog = new List<Reading>();
-        var live = new List<Reading>();
+        // One reading per message is the usual case: no sorting, no garbage.
+        IReadOnlyList<Reading> ordered = readings.Count == 1
+            ? (readings[0].HasAnyField ? readings : [])
+            : readings.Where(r => r.HasAnyField).OrderBy(r => r.TimestampMs).ToList();
+        var backlog = _backlog;
+        var live = _live;
+        backlog.Clear();
+        live.Clear();
         long? previous = null;
         foreach (var r in ordered)
         {
@@ -97,8 +104,9 @@ public sealed class AlertEngine : IAlertEngine
         {
             var t = r.TimestampMs;
             s.NewestMs = t;
-            foreach (var rule in profile.Rules)
+            for (var ri = 0; ri < profile.Rules.Count; ri++)
             {
+                var rule = profile.Rules[ri];
                 if (rule.Type == RuleType.Stale || !TryInput(rule, s, r, profile.Baseline, out var field, out var v))
                 {
                     continue;
@@ -122,8 +130,9 @@ public sealed class AlertEngine : IAlertEngine
             // The clock moves a sensor's windows only while its last value still holds; after that they wait for data
             // (and `stale` says the sensor is silent): an alert is never cleared, nor raised, by silence alone.
             var at = Math.Max(s.NewestMs, Math.Min(now, s.NewestMs + _maxHoldMs));
-            foreach (var rule in profile.Rules)
+            for (var ri = 0; ri < profile.Rules.Count; ri++)
             {
+                var rule = profile.Rules[ri];
                 if (rule.Type == RuleType.Stale)
                 {
                     TickStale(s, rule, now, events);
@@ -287,8 +296,9 @@ public sealed class AlertEngine : IAlertEngine
 
     private void EvaluateBacklog(SensorState s, SensorProfile profile, List<Reading> backlog, long now, ICollection<AlertEvent> events)
     {
-        foreach (var rule in profile.Rules)
+        for (var ri = 0; ri < profile.Rules.Count; ri++)
         {
+            var rule = profile.Rules[ri];
             if (rule.Type == RuleType.Stale)
             {
                 continue;
@@ -473,8 +483,9 @@ public sealed class AlertEngine : IAlertEngine
 
     private static void ClearStale(SensorState s, SensorProfile profile, long t, long now, ICollection<AlertEvent> events)
     {
-        foreach (var rule in profile.Rules)
+        for (var ri = 0; ri < profile.Rules.Count; ri++)
         {
+            var rule = profile.Rules[ri];
             if (rule.Type == RuleType.Stale && s.Rules.TryGetValue(rule.Id, out var st) && st.Level != AlertLevel.Normal)
             {
                 var silent = now - s.LastSeenMs;

@@ -28,7 +28,7 @@ internal sealed class SpoolAlertWriter(DurableSpool spool, PointFactory points, 
         _batch.Clear();
         foreach (var e in events)
         {
-            _batch.Add(points.Alert(e), isReading: false);
+            points.AddAlert(_batch, e);
         }
         _batch.CreatedMs = events[0].Ts.ToUnixTimeMilliseconds();
         await spool.AppendAsync(_batch, ct);

@@ -32,6 +32,10 @@ internal sealed class IngestProcessor(
     private readonly int _maxMessages = ingestion.Value.MaxBatchMessages;
     private readonly long _maxBytes = Math.Max(64 * 1024, spoolOptions.Value.SegmentBytes / 4);
     private readonly List<Reading> _readings = new(64);
+
+    // Topic -> parsed address: a sensor's topic is parsed once, not into new strings for every message.
+    private const int MaxCachedTopics = 100_000;
+    private readonly Dictionary<string, SensorAddress> _addresses = new(StringComparer.Ordinal);
     private readonly List<Rejection> _rejections = new(8);
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -81,10 +85,18 @@ internal sealed class IngestProcessor(
         {
             return;
         }
-        if (!TopicPath.TryParse(message.Topic, _root, out var address, out var topicError))
+        if (!_addresses.TryGetValue(message.Topic, out var address))
         {
-            Reject(batch, message, new Rejection(RejectionReason.BadTopic, "", topicError));
-            return;
+            if (!TopicPath.TryParse(message.Topic, _root, out address, out var topicError))
+            {
+                Reject(batch, message, new Rejection(RejectionReason.BadTopic, "", topicError));
+                return;
+            }
+            // Valid topics only, and bounded: a flood of made-up sensor ids cannot grow it without limit.
+            if (_addresses.Count < MaxCachedTopics)
+            {
+                _addresses[message.Topic] = address;
+            }
         }
         if (!observer.IsKnownSensor(address, out var extraTags))
         {
@@ -104,7 +116,7 @@ internal sealed class IngestProcessor(
         }
         foreach (var reading in _readings)
         {
-            batch.Add(PointFactory.Reading(address, reading, extraTags), isReading: true);
+            PointFactory.AddReading(batch, address, reading, extraTags);
         }
         observer.OnReadings(address, _readings);
     }

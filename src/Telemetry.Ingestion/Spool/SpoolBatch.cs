@@ -39,6 +39,39 @@ internal sealed class SpoolBatch(int initialCapacity = 256 * 1024)
         }
     }
 
+    /// <summary>
+    /// <see cref="Add(string, bool)"/> from a builder, encoded chunk by chunk straight into the batch: the hot paths
+    /// (a reading, an alert row) build their line in a reused builder, and a string per line was garbage.
+    /// </summary>
+    public void Add(StringBuilder line, bool isReading)
+    {
+        if (line.Length == 0)
+        {
+            return;
+        }
+        if (Lines > 0)
+        {
+            _buffer.GetSpan(1)[0] = (byte)'\n';
+            _buffer.Advance(1);
+        }
+        var encoder = t_encoder ??= Encoding.UTF8.GetEncoder();
+        var remaining = line.Length;
+        foreach (var chunk in line.GetChunks())
+        {
+            remaining -= chunk.Length;
+            // flush only at the end: a surrogate pair split across two chunks is still encoded as one character.
+            var span = _buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(chunk.Length));
+            _buffer.Advance(encoder.GetBytes(chunk.Span, span, flush: remaining == 0));
+        }
+        Lines++;
+        if (isReading)
+        {
+            Readings++;
+        }
+    }
+
+    [ThreadStatic] private static Encoder? t_encoder;
+
     public void Clear()
     {
         _buffer.ResetWrittenCount();

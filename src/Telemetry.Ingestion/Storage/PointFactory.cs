@@ -9,6 +9,8 @@ using Telemetry.Contracts;
 using Telemetry.Contracts.Alerts;
 using Telemetry.Ingestion.Configuration;
 
+using Telemetry.Ingestion.Spool;
+
 namespace Telemetry.Ingestion.Storage;
 
 /// <summary>
@@ -41,6 +43,25 @@ internal sealed class PointFactory(IOptions<IngestionOptions> options, TimeProvi
         {
             return ReadingViaPointData(address, reading, extraTags);
         }
+        return BuildReading(head, reading)?.ToString() ?? "";
+    }
+
+    /// <summary><see cref="Reading"/> appended to <paramref name="batch"/> as UTF-8, without a string in between.</summary>
+    internal static void AddReading(SpoolBatch batch, SensorAddress address, Reading reading, IReadOnlyList<KeyValuePair<string, string>>? extraTags)
+    {
+        if (extraTags is not null || !TryGetHead(address, out var head))
+        {
+            batch.Add(ReadingViaPointData(address, reading, extraTags), isReading: true);
+        }
+        else if (BuildReading(head, reading) is { } line)
+        {
+            batch.Add(line, isReading: true);
+        }
+    }
+
+    // The line in the thread's builder (valid until its next use), or null when no field is left to write.
+    private static StringBuilder? BuildReading(string head, Reading reading)
+    {
         var layout = FieldLayout.For(reading);
         var sb = t_builder ??= new StringBuilder(256);
         sb.Clear().Append(head);
@@ -59,11 +80,7 @@ internal sealed class PointFactory(IOptions<IngestionOptions> options, TimeProvi
                 appended = true;
             }
         }
-        if (!appended)
-        {
-            return "";
-        }
-        return sb.Append(CultureInfo.InvariantCulture, $" {reading.TimestampMs * NsPerMs}").ToString();
+        return appended ? sb.Append(CultureInfo.InvariantCulture, $" {reading.TimestampMs * NsPerMs}") : null;
     }
 
     /// <summary>The reading's line built entirely by <see cref="PointData"/>: the reference for <see cref="Reading"/>.</summary>
@@ -195,10 +212,26 @@ internal sealed class PointFactory(IOptions<IngestionOptions> options, TimeProvi
     public string Alert(AlertEvent e)
     {
         ArgumentNullException.ThrowIfNull(e);
-        // The reading's millisecond plus a unique sub-millisecond part: rows never overwrite each other.
-        var ns = (e.Ts.ToUnixTimeMilliseconds() * NsPerMs) + (Interlocked.Increment(ref _alertSequence) % NsPerMs);
-        return AlertLine(e, ns);
+        return AlertLine(e, AlertNs(e));
     }
+
+    /// <summary><see cref="Alert"/> appended to <paramref name="batch"/> as UTF-8, without a string in between.</summary>
+    internal void AddAlert(SpoolBatch batch, AlertEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var ns = AlertNs(e);
+        if (TryGetAlertHead(e, out var head))
+        {
+            batch.Add(BuildAlert(head, e, ns), isReading: false);
+        }
+        else
+        {
+            batch.Add(AlertViaPointData(e, ns), isReading: false);
+        }
+    }
+
+    // The reading's millisecond plus a unique sub-millisecond part: rows never overwrite each other.
+    private long AlertNs(AlertEvent e) => (e.Ts.ToUnixTimeMilliseconds() * NsPerMs) + (Interlocked.Increment(ref _alertSequence) % NsPerMs);
 
     /// <remarks>
     /// One call per alert event, and an alert storm makes that thousands a second: like <see cref="Reading"/>, the
@@ -208,10 +241,12 @@ internal sealed class PointFactory(IOptions<IngestionOptions> options, TimeProvi
     /// </remarks>
     internal static string AlertLine(AlertEvent e, long ns)
     {
-        if (!TryGetAlertHead(e, out var head))
-        {
-            return AlertViaPointData(e, ns);
-        }
+        return TryGetAlertHead(e, out var head) ? BuildAlert(head, e, ns).ToString() : AlertViaPointData(e, ns);
+    }
+
+    // The line in the thread's builder, valid until its next use.
+    private static StringBuilder BuildAlert(string head, AlertEvent e, long ns)
+    {
         var mask = (e.Value is { } v && double.IsFinite(v) ? 1 : 0) | (e.Threshold is { } t && double.IsFinite(t) ? 2 : 0) | (e.AcknowledgedBy is null ? 0 : 4);
         var sb = t_builder ??= new StringBuilder(256);
         sb.Clear().Append(head);
@@ -239,7 +274,7 @@ internal sealed class PointFactory(IOptions<IngestionOptions> options, TimeProvi
                     break;
             }
         }
-        return sb.Append(CultureInfo.InvariantCulture, $" {ns}").ToString();
+        return sb.Append(CultureInfo.InvariantCulture, $" {ns}");
     }
 
     /// <summary>The event's line built entirely by <see cref="PointData"/>: the reference for <see cref="AlertLine"/>.</summary>

@@ -1,5 +1,7 @@
 using Telemetry.Contracts;
 using Telemetry.Contracts.Alerts;
+using System.Text;
+using Telemetry.Ingestion.Spool;
 using Telemetry.Ingestion.Storage;
 
 namespace Telemetry.Ingestion.Tests.Storage;
@@ -34,6 +36,40 @@ public sealed class PointFactoryTests
             var expected = PointFactory.ReadingViaPointData(address, reading);
             Assert.Equal(expected, PointFactory.Reading(address, reading));
             Assert.Equal(expected, PointFactory.Reading(address, reading)); // from the caches
+            // The hot path writes UTF-8 straight into the spool batch: the same bytes.
+            var batch = new SpoolBatch(64);
+            PointFactory.AddReading(batch, address, reading, extraTags: null);
+            Assert.Equal(expected, Encoding.UTF8.GetString(batch.Payload));
+        }
+    }
+
+    [Fact]
+    public void SpoolBatch_FromABuilder_SameBytesAsFromAString_EvenAcrossChunks()
+    {
+        // A builder that grew holds several chunks; a surrogate pair (🚇) may straddle two of them.
+        var sb = new StringBuilder(4);
+        for (var i = 0; i < 200; i++)
+        {
+            sb.Append("ünï ").Append("🚇").Append(i);
+        }
+        Assert.True(CountChunks(sb) > 1);
+        var fromBuilder = new SpoolBatch(16);
+        var fromString = new SpoolBatch(16);
+        fromBuilder.Add(sb, isReading: true);
+        fromBuilder.Add(new StringBuilder("second"), isReading: false);
+        fromString.Add(sb.ToString(), isReading: true);
+        fromString.Add("second", isReading: false);
+        Assert.Equal(fromString.Payload.ToArray(), fromBuilder.Payload.ToArray());
+        Assert.Equal((2, 1), (fromBuilder.Lines, fromBuilder.Readings));
+
+        static int CountChunks(StringBuilder b)
+        {
+            var n = 0;
+            foreach (var _ in b.GetChunks())
+            {
+                n++;
+            }
+            return n;
         }
     }
 
