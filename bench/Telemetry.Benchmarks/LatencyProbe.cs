@@ -158,6 +158,9 @@ internal static class LatencyProbe
         long P(double q) => Pct(lat, q);
         var alerts = alertLatencies.Select(a => a.Latency).Order().ToList();
         var alertsWarm = alertLatencies.Where(a => a.Sent >= warmFromMs).Select(a => a.Latency).Order().ToList();
+        // Where in the run the slow ones are: the max alert latency of each 2-second slice from the first publish.
+        var maxBySlice = alertLatencies.GroupBy(a => (a.Sent - published[0]) / 2000).OrderBy(g => g.Key)
+            .Select(g => g.Max(a => a.Latency)).ToList();
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             rate_offered = rate,
@@ -182,6 +185,7 @@ internal static class LatencyProbe
             after_warmup_alert_p50_ms = Pct(alertsWarm, 0.50),
             after_warmup_alert_p99_ms = Pct(alertsWarm, 0.99),
             after_warmup_alert_max_ms = alertsWarm.Count == 0 ? -1 : alertsWarm[^1],
+            alert_max_ms_per_2s = maxBySlice,
         }));
         return missing == 0 ? 0 : 3;
     }

@@ -2,7 +2,11 @@ using Microsoft.Extensions.Options;
 using Telemetry.Ingestion;
 using Telemetry.Ingestion.Configuration;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json ships beside the binary: read it from there whichever directory the service is started in (a unit
+// file, a script). Without this, `dotnet /opt/tt/Telemetry.Ingestion.dll` from elsewhere silently ran on framework
+// defaults (multi-line logs without timestamps, port 5000). Relative paths in the settings (data/spool, …) still
+// resolve against the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddTelemetryIngestion();
 var app = builder.Build();
 app.MapTelemetryEndpoints();

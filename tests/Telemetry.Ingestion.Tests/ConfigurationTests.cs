@@ -2,7 +2,7 @@ using Telemetry.Testing;
 
 namespace Telemetry.Ingestion.Tests;
 
-public sealed class ConfigurationTests
+public sealed partial class ConfigurationTests
 {
     [Theory]
     [InlineData("Telemetry__Mqtt__Port", "abc", "Telemetry:Mqtt:Port")]
@@ -34,4 +34,18 @@ public sealed class ConfigurationTests
         Assert.Contains("Telemetry:Influx:Token", service.Output, StringComparison.Ordinal);
         Assert.Contains("Telemetry:Influx:Org", service.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task StartedFromAnotherDirectory_StillUsesTheSettingsShippedBesideIt()
+    {
+        // appsettings.json (single-line logs with UTC timestamps, among others) ships beside the binary; a service that
+        // a unit file or a script starts from elsewhere must not fall back to the framework's defaults.
+        using var elsewhere = new TempDir("elsewhere");
+        await using var service = new IngestionService("127.0.0.1", FreePort.Next(), null, "unused", workingDirectory: elsewhere.Path);
+        service.Start();
+        await Poll.UntilAsync(() => ShippedLogFormat().IsMatch(service.Output), "a log line in the format appsettings.json sets");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn): \S+\[\d+\] \S")]
+    private static partial System.Text.RegularExpressions.Regex ShippedLogFormat();
 }

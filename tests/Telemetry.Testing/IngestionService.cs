@@ -14,8 +14,10 @@ public sealed class IngestionService : IAsyncDisposable
     private readonly Dictionary<string, string?> _env;
     private ServerProcess _process;
 
-    public IngestionService(string? mqttHost, int mqttPort, string? influxUrl, string database, IDictionary<string, string?>? extra = null)
+    // workingDirectory: where the process starts; by default the service's own directory.
+    public IngestionService(string? mqttHost, int mqttPort, string? influxUrl, string database, IDictionary<string, string?>? extra = null, string? workingDirectory = null)
     {
+        _workingDirectory = workingDirectory;
         HttpPort = FreePort.Next();
         TopicRoot = "t" + Guid.NewGuid().ToString("N")[..10];
         Database = database;
@@ -129,6 +131,8 @@ public sealed class IngestionService : IAsyncDisposable
         _dir.Dispose();
     }
 
+    private readonly string? _workingDirectory;
+
     private ServerProcess NewProcess() =>
-        new("ingestion", "dotnet", [DllPath], _env, Path.GetDirectoryName(DllPath));
+        new("ingestion", "dotnet", [DllPath], _env, _workingDirectory ?? Path.GetDirectoryName(DllPath));
 }
