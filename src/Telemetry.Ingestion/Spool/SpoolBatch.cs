@@ -25,18 +25,9 @@ internal sealed class SpoolBatch(int initialCapacity = 256 * 1024)
         {
             return;
         }
-        if (Lines > 0)
-        {
-            _buffer.GetSpan(1)[0] = (byte)'\n';
-            _buffer.Advance(1);
-        }
-        var written = Encoding.UTF8.GetBytes(line, _buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(line.Length)));
-        _buffer.Advance(written);
-        Lines++;
-        if (isReading)
-        {
-            Readings++;
-        }
+        Separate();
+        _buffer.Advance(Encoding.UTF8.GetBytes(line, _buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(line.Length))));
+        Count(isReading);
     }
 
     /// <summary>
@@ -49,11 +40,7 @@ internal sealed class SpoolBatch(int initialCapacity = 256 * 1024)
         {
             return;
         }
-        if (Lines > 0)
-        {
-            _buffer.GetSpan(1)[0] = (byte)'\n';
-            _buffer.Advance(1);
-        }
+        Separate();
         var encoder = t_encoder ??= Encoding.UTF8.GetEncoder();
         var remaining = line.Length;
         foreach (var chunk in line.GetChunks())
@@ -63,6 +50,20 @@ internal sealed class SpoolBatch(int initialCapacity = 256 * 1024)
             var span = _buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(chunk.Length));
             _buffer.Advance(encoder.GetBytes(chunk.Span, span, flush: remaining == 0));
         }
+        Count(isReading);
+    }
+
+    private void Separate()
+    {
+        if (Lines > 0)
+        {
+            _buffer.GetSpan(1)[0] = (byte)'\n';
+            _buffer.Advance(1);
+        }
+    }
+
+    private void Count(bool isReading)
+    {
         Lines++;
         if (isReading)
         {

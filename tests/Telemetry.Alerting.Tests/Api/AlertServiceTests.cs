@@ -178,10 +178,7 @@ public sealed class AlertServiceTests
         // A crash is the files as they are on disk once an event has gone out: copied while the service runs, long
         // before its next whole-state snapshot (SaveInterval 1 h), so only the journal can hold the transition.
         using var dir = new TempDir("alerts-crash");
-        var state = dir.Combine("live", "alerts-state.json");
-        var crashed = dir.Combine("crashed", "alerts-state.json");
-        var settings = OnlyCoInstant();
-        settings["Telemetry:Alerts:SaveInterval"] = "01:00:00";
+        var (state, crashed, settings) = CrashSetup(dir);
         var first = new RecordingChannel();
         await using (var host = await AlertHost.StartAsync(state, settings, s => s.AddSingleton<IAlertChannel>(first)))
         {
@@ -204,11 +201,8 @@ public sealed class AlertServiceTests
     [Fact]
     public async Task Crash_WithASnapshotAndALaterJournal_RestoresTheNewest()
     {
-        using var dir = new TempDir("alerts-crash-snapshot");
-        var state = dir.Combine("live", "alerts-state.json");
-        var crashed = dir.Combine("crashed", "alerts-state.json");
-        var settings = OnlyCoInstant();
-        settings["Telemetry:Alerts:SaveInterval"] = "01:00:00";
+        using var dir = new TempDir("alerts-crash");
+        var (state, crashed, settings) = CrashSetup(dir);
         var first = new RecordingChannel();
         await using (var host = await AlertHost.StartAsync(state, settings, s => s.AddSingleton<IAlertChannel>(first)))
         {
@@ -233,6 +227,14 @@ public sealed class AlertServiceTests
         await Poll.UntilAsync(() => second.Events.Any(e => e.AlertId == "kukes/t03/gas-0007/co-instant"), "the new raise after the crash");
         var e = Assert.Single(second.Events);
         Assert.Equal(("kukes/t03/gas-0007/co-instant", AlertState.Raised), (e.AlertId, e.State));
+    }
+
+    // The live state file, where the crash copy goes, and settings with no whole-state snapshot for an hour.
+    private static (string State, string Crashed, Dictionary<string, string?> Settings) CrashSetup(TempDir dir)
+    {
+        var settings = OnlyCoInstant();
+        settings["Telemetry:Alerts:SaveInterval"] = "01:00:00";
+        return (dir.Combine("live", "alerts-state.json"), dir.Combine("crashed", "alerts-state.json"), settings);
     }
 
     private static void CopyStateFiles(string state, string target)
