@@ -43,13 +43,20 @@ internal static class LatencyProbe
         var clock = TimeProvider.System;
 
         using var http = new HttpClient { BaseAddress = new Uri(influx), Timeout = TimeSpan.FromSeconds(10) };
+        // Two connections: one publishes the readings, one receives the alerts. On one connection an alert waited behind
+        // the publisher's acknowledgements in the client's receive loop, and the probe measured its own stalls (an
+        // independent mosquitto_sub saw ≤ 0.2 s where the probe reported 1–2 s).
         using var client = new MqttClientFactory().CreateMqttClient();
-        var connect = await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(mqtt[0], int.Parse(mqtt[1], CultureInfo.InvariantCulture))
-            .WithClientId($"latency-probe-{Environment.ProcessId}").WithCleanStart(true).Build());
-        if (connect.ResultCode != MqttClientConnectResultCode.Success)
+        using var alertClient = new MqttClientFactory().CreateMqttClient();
+        foreach (var (c, id) in new[] { (client, "pub"), (alertClient, "alerts") })
         {
-            await Console.Error.WriteLineAsync($"connect refused: {connect.ResultCode}");
-            return 1;
+            var connect = await c.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(mqtt[0], int.Parse(mqtt[1], CultureInfo.InvariantCulture))
+                .WithClientId($"latency-probe-{id}-{Environment.ProcessId}").WithCleanStart(true).Build());
+            if (connect.ResultCode != MqttClientConnectResultCode.Success)
+            {
+                await Console.Error.WriteLineAsync($"connect refused: {connect.ResultCode}");
+                return 1;
+            }
         }
         if (await CountAsync(http, db) != 0)
         {
@@ -60,7 +67,7 @@ internal static class LatencyProbe
         // Alert events: which reading (sensor/ts) was published when, and how long its event took to come back.
         var transitions = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         var alertLatencies = new System.Collections.Concurrent.ConcurrentQueue<(long Sent, long Latency)>();
-        client.ApplicationMessageReceivedAsync += e =>
+        alertClient.ApplicationMessageReceivedAsync += e =>
         {
             var received = clock.GetUtcNow().ToUnixTimeMilliseconds();
             var body = e.ApplicationMessage.Payload;
@@ -80,7 +87,7 @@ internal static class LatencyProbe
             }
             return Task.CompletedTask;
         };
-        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+        await alertClient.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
             .WithTopicFilter(f => f.WithTopic("alerts/lat/#").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)).Build());
 
         var published = new long[total];
@@ -132,6 +139,7 @@ internal static class LatencyProbe
         cts.CancelAfter(TimeSpan.FromSeconds(60));
         await poller;
         await client.DisconnectAsync();
+        await alertClient.DisconnectAsync();
 
         var lat = new List<long>(total);
         var latWarm = new List<long>(total);
