@@ -147,7 +147,7 @@ public sealed class StateJournal : IDisposable
     }
 
     /// <summary>Applies records to a restored state (or an empty one when there was no snapshot), oldest first.</summary>
-    public static int Apply(AlertEngineState state, IEnumerable<JournalRecord> records)
+    public static void Apply(AlertEngineState state, IEnumerable<JournalRecord> records)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(records);
@@ -156,7 +156,6 @@ public sealed class StateJournal : IDisposable
         {
             sensors[(s.Site, s.Tunnel, s.Sensor)] = s;
         }
-        var applied = 0;
         foreach (var record in records)
         {
             foreach (var c in record.Changes)
@@ -185,9 +184,7 @@ public sealed class StateJournal : IDisposable
                     s.Rules[c.Rule] = c.State;
                 }
             }
-            applied++;
         }
-        return applied;
     }
 
     private FileStream Open()

@@ -32,11 +32,11 @@ internal sealed class IngestProcessor(
     private readonly int _maxMessages = ingestion.Value.MaxBatchMessages;
     private readonly long _maxBytes = Math.Max(64 * 1024, spoolOptions.Value.SegmentBytes / 4);
     private readonly List<Reading> _readings = new(64);
+    private readonly List<Rejection> _rejections = new(8);
 
     // Topic -> parsed address: a sensor's topic is parsed once, not into new strings for every message.
     private const int MaxCachedTopics = 100_000;
     private readonly Dictionary<string, SensorAddress> _addresses = new(StringComparer.Ordinal);
-    private readonly List<Rejection> _rejections = new(8);
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public override Task StartAsync(CancellationToken cancellationToken)

@@ -1,9 +1,9 @@
-using Microsoft.IO;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Microsoft.IO;
 using Telemetry.Ingestion.Configuration;
 
 namespace Telemetry.Ingestion.Storage;

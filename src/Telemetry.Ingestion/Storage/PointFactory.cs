@@ -8,7 +8,6 @@ using Microsoft.Extensions.Options;
 using Telemetry.Contracts;
 using Telemetry.Contracts.Alerts;
 using Telemetry.Ingestion.Configuration;
-
 using Telemetry.Ingestion.Spool;
 
 namespace Telemetry.Ingestion.Storage;
