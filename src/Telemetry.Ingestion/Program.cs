@@ -1,6 +1,10 @@
 using Microsoft.Extensions.Options;
 using Telemetry.Ingestion;
 using Telemetry.Ingestion.Configuration;
+using Telemetry.Ingestion.Logging;
+
+// Before the host creates the console logger, which keeps the Console.Out it finds: lines written in groups.
+GroupedStdout.Install();
 
 // appsettings.json ships beside the binary: read it from there whichever directory the service is started in (a unit
 // file, a script). Without this, `dotnet /opt/tt/Telemetry.Ingestion.dll` from elsewhere silently ran on framework
@@ -13,6 +17,7 @@ app.MapTelemetryEndpoints();
 try
 {
     await app.RunAsync();
+    await Console.Out.FlushAsync();
     return 0;
 }
 catch (OptionsValidationException ex)

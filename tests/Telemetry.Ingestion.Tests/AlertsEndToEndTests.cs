@@ -180,6 +180,29 @@ public sealed class AlertsEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FlappingSensor_EveryEventOnMqttInfluxAndTheLog()
+    {
+        // 2,000 raise/clear pairs: 4,000 events, ~1 MB of log lines (the service writes its log lines in groups).
+        const int Pairs = 2_000;
+        var service = await StartAsync();
+        var t = Feed.BaseMs() + 3_000_000;
+        for (var i = 0; i < Pairs; i++)
+        {
+            // 100 ms apart: the last reading is still in the past, not rejected as from the future.
+            await PublishCh4Async(service, t + (2 * i * 100), 21);
+            await PublishCh4Async(service, t + (((2 * i) + 1) * 100), 3);
+        }
+
+        await Poll.ForAsync(() => Task.FromResult(Events(service).Count), n => n >= 2 * Pairs, "every event on MQTT");
+        var events = Events(service);
+        Assert.Equal(Enumerable.Range(0, 2 * Pairs).Select(i => i % 2 == 0 ? "raised" : "cleared"), events.Select(e => e.GetProperty("state").GetString()));
+        await Poll.UntilAsync(async () => await _influx.CountAsync(_db, "alerts", "message") == 2 * Pairs, "every event in InfluxDB");
+        await Poll.UntilAsync(() => service.Output.Split('\n').Count(l => l.Contains($"{Sensor}/ch4-lel", StringComparison.Ordinal)) == 2 * Pairs,
+            "every event in the log");
+        Assert.Equal(2 * Pairs, await _influx.CountAsync(_db, "gas", "ch4_lel_pct"));
+    }
+
+    [Fact]
     public async Task DatabaseDown_AlertsStillGoOut()
     {
         var service = await StartAsync(influxUrl: $"http://127.0.0.1:{FreePort.Next()}");
