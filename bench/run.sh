@@ -29,20 +29,20 @@ summarize() {
       return n ? a[int((n + 1) / 2)] : "-" }
     FNR > 1 && $3 != "FAILED" {
       k = $1 SUBSEP $2; if (!(k in seen)) { seen[k] = 1; order[++no] = k }
-      vals[k] = vals[k] " " $4; runs[k]++; lost[k] = lost[k] " " $5
+      vals[k] = vals[k] " " $4; runs[k]++; lost[k] = lost[k] " " $5; adrop[k] = adrop[k] " " (($8 == "") ? "-" : $8)
       if ($6 != "-" && $6 != "") rss[k] = rss[k] " " $6
       if ($7 != "-" && $7 != "") cpu[k] = cpu[k] " " ($7 / $2 * 1e6)
       rate[k] = 1
     }
     FNR > 1 && $3 == "FAILED" { failed[$1 SUBSEP $2]++ }
     END {
-      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) |\n|---|---|---|---|---|---|---|---|\n"
+      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) | MQTT alert events dropped (each run) |\n|---|---|---|---|---|---|---|---|---|\n"
       for (i = 1; i <= no; i++) {
         k = order[i]; split(k, pn, SUBSEP)
         m[k] = med(k)
         vr = vals[k]; vals[k] = rss[k]; r = (rss[k] == "") ? "-" : sprintf("%.0f", med(k) / 1024)
         vals[k] = cpu[k]; c = (cpu[k] == "") ? "-" : sprintf("%.1f", med(k)); vals[k] = vr
-        printf "| %s | %d | %d%s | %d | %s | %s | %s | %s |\n", pn[1], pn[2], runs[k], (failed[k] ? " (+" failed[k] " failed)" : ""), m[k], vr, lost[k], r, c
+        printf "| %s | %d | %d%s | %d | %s | %s | %s | %s | %s |\n", pn[1], pn[2], runs[k], (failed[k] ? " (+" failed[k] " failed)" : ""), m[k], vr, lost[k], r, c, adrop[k]
       }
       print ""
       for (i = 1; i <= no; i++) {
@@ -99,8 +99,8 @@ export SPOOL_DIR="$BENCH_TMP/spool"
 [[ -f "$SVC_DLL" && -f "$PROBE_DLL" ]] || { echo "build output missing: run without --no-build" >&2; exit 1; }
 
 STAMP="$(date -u +%Y%m%d-%H%M%S)"
-ROWS="$RES/bench-$STAMP.tsv"   # phase N seconds rate lost peak_rss_kb cpu_s (one row per run)
-printf 'phase\tn\tseconds\trate\tlost\tpeak_rss_kb\tcpu_s\n' >"$ROWS"
+ROWS="$RES/bench-$STAMP.tsv"   # phase N seconds rate lost peak_rss_kb cpu_s mqtt_alert_dropped (one row per run)
+printf 'phase\tn\tseconds\trate\tlost\tpeak_rss_kb\tcpu_s\tmqtt_alert_dropped\n' >"$ROWS"
 log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for n in $SIZES; do
@@ -115,19 +115,22 @@ for n in $SIZES; do
       # the newest summary for this N, if this run wrote one (a failed run must not reuse an older one)
       tsv="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" -newer "$ROWS" | sort | tail -n 1)"
       if [[ -n "$tsv" && "$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)" -gt "$before" ]]; then
-        awk -F'\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 "\t" $7 "\t" $8 }' "$tsv" >>"$ROWS"
+        awk -F'\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 "\t" $7 "\t" $8 "\t-" }' "$tsv" >>"$ROWS"
       fi
+      # the harness keeps only the last run's consumer log: our service says its alert channels' totals at shutdown
+      totals="$(grep -o 'Alert channel mqtt at shutdown: .*' "$RES/tunnel-telemetry.log" 2>/dev/null | tail -n 1 || true)"
+      [[ -n "$totals" ]] && log "last publishing run of ours, N=$n: $totals"
       ;;
     backlog)
       for ((i = 1; i <= r; i++)); do
         for mode in sub ours; do
           log "=== backlog-$mode, N=$n (run $i/$r)"
           if line="$("$REPO/bench/backlog.sh" "$n" "$mode")"; then
-            read -r p nn secs rate lost hwm cpu dropped <<<"$line"
+            read -r p nn secs rate lost hwm cpu dropped adropped <<<"$line"
             ((dropped == 0)) || log "broker dropped $dropped messages in backlog-$mode"
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$nn" "$secs" "$rate" "$lost" "$hwm" "$cpu" >>"$ROWS"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$nn" "$secs" "$rate" "$lost" "$hwm" "$cpu" "${adropped:--}" >>"$ROWS"
           else
-            printf 'backlog-%s\t%s\tFAILED\t-\t-\t-\t-\n' "$mode" "$n" >>"$ROWS"
+            printf 'backlog-%s\t%s\tFAILED\t-\t-\t-\t-\t-\n' "$mode" "$n" >>"$ROWS"
           fi
         done
       done

@@ -265,6 +265,11 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         Dispatch(events);
         await Task.WhenAll(_workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(5))));
         await _channelsStop.CancelAsync();
+        foreach (var w in _workers)
+        {
+            var name = w.Channel.Name;
+            Log.ChannelTotals(_logger, name, _metrics.Channel(name, "delivered"), _metrics.Channel(name, "dropped"), _metrics.Channel(name, "failed"), _metrics.Channel(name, "silenced"));
+        }
     }
 
     private void Drain(List<AlertEvent> events)

@@ -27,8 +27,11 @@ internal static partial class Log
     [LoggerMessage(4006, LogLevel.Warning, "Alert state journal {Path}: the last {Bytes} bytes cannot be read (a write cut off by a crash; that batch was never dispatched) and were left out after {Records} records")]
     public static partial void JournalTail(ILogger logger, string path, long bytes, int records);
 
-    [LoggerMessage(4010, LogLevel.Warning, "Alert channel {Channel} is behind: dropped {Dropped} of the oldest queued events since the last report (latest {AlertId} {State}); counted in the alert_channel_outcomes metric")]
+    [LoggerMessage(4010, LogLevel.Warning, "Alert channel {Channel} is behind: dropped {Dropped} of the oldest queued events since the last report (latest {AlertId} {State}); counted in telemetry_alert_channel_events_total")]
     public static partial void ChannelQueueFull(ILogger logger, string channel, long dropped, string alertId, AlertState state);
+
+    [LoggerMessage(4015, LogLevel.Information, "Alert channel {Channel} at shutdown: {Delivered} delivered, {Dropped} dropped, {Failed} failed, {Silenced} silenced since the start")]
+    public static partial void ChannelTotals(ILogger logger, string channel, long delivered, long dropped, long failed, long silenced);
 
     [LoggerMessage(4011, LogLevel.Error, "Alert channel {Channel} failed to deliver {AlertId} {State}")]
     public static partial void ChannelFailed(ILogger logger, Exception exception, string channel, string alertId, AlertState state);

@@ -90,6 +90,7 @@ public static class IngestionServiceExtensions
             ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status200OK },
         });
         var metrics = app.Services.GetRequiredService<IngestMetrics>();
+        metrics.ExportChannelOutcomes(app.Services.GetRequiredService<Telemetry.Alerting.AlertMetrics>());
         app.MapMetrics("/metrics", metrics.Registry);
         app.MapTelemetryAlertsApi();
         return app;

@@ -200,6 +200,13 @@ public sealed class AlertsEndToEndTests : IAsyncLifetime
         await Poll.UntilAsync(() => service.Output.Split('\n').Count(l => l.Contains($"{Sensor}/ch4-lel", StringComparison.Ordinal)) == 2 * Pairs,
             "every event in the log");
         Assert.Equal(2 * Pairs, await _influx.CountAsync(_db, "gas", "ch4_lel_pct"));
+        // And /metrics says so, per channel: an operator sees a channel that falls behind and drops.
+        foreach (var channel in new[] { "mqtt", "influxdb", "log" })
+        {
+            await Poll.UntilAsync(async () => await service.MetricAsync($"telemetry_alert_channel_events_total{{channel=\"{channel}\",outcome=\"delivered\"}}") == 2 * Pairs,
+                $"{channel}: every event counted as delivered");
+            Assert.Equal(0, await service.MetricAsync($"telemetry_alert_channel_events_total{{channel=\"{channel}\",outcome=\"dropped\"}}"));
+        }
     }
 
     [Fact]

@@ -30,6 +30,8 @@ internal sealed class IngestMetrics
         ForwardRate = f.CreateGauge("telemetry_forward_readings_per_second", "Readings forwarded to InfluxDB per second over the last stats interval.");
         MqttConnected = f.CreateGauge("telemetry_mqtt_connected", "1 while connected and subscribed to the broker.");
         ActiveAlerts = f.CreateGauge("telemetry_active_alerts", "Alerts currently active.");
+        AlertChannelEvents = f.CreateCounter("telemetry_alert_channel_events_total",
+            "Alert events per channel and outcome: delivered, failed, dropped (the channel fell 10,000 behind), silenced.", "channel", "outcome");
         foreach (var r in RejectionReasons.All)
         {
             Rejections.WithLabels(r.Name());
@@ -57,6 +59,20 @@ internal sealed class IngestMetrics
     public Gauge ForwardRate { get; }
     public Gauge MqttConnected { get; }
     public Gauge ActiveAlerts { get; }
+    public Counter AlertChannelEvents { get; }
+
+    /// <summary>The alert channels' outcomes (counted by the alert service) copied in at every scrape.</summary>
+    public void ExportChannelOutcomes(Telemetry.Alerting.AlertMetrics alerts)
+    {
+        ArgumentNullException.ThrowIfNull(alerts);
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var (channel, outcome, count) in alerts.ChannelOutcomes())
+            {
+                AlertChannelEvents.WithLabels(channel, outcome).IncTo(count);
+            }
+        });
+    }
 
     public void Rejected(RejectionReason reason) => Rejections.WithLabels(reason.Name()).Inc();
 }
