@@ -572,7 +572,7 @@ public sealed class AlertEngine : IAlertEngine
 
     private static AlertEvent Event(SensorState s, string rule, string field, AlertState state, AlertLevel level, AlertLevel previous, double? value, double? threshold, long t, string message, bool backlog) => new()
     {
-        AlertId = $"{Key(s.Site, s.Tunnel, s.Sensor)}/{rule}",
+        AlertId = $"{s.Site}/{s.Tunnel}/{s.Sensor}/{rule}",
         Site = s.Site,
         Tunnel = s.Tunnel,
         Sensor = s.Sensor,

@@ -99,24 +99,31 @@ internal sealed class IngressChannel : IMqttChannel
         return _inner.DisconnectAsync(cancellationToken);
     }
 
-    public async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    public Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
         if (count > 0 && _in.AtPacketStart && Unacknowledged >= _window)
         {
-            // The window is full: read only the next packet's first byte to learn what it is.
-            var n = await _inner.ReadAsync(buffer, offset, 1, cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                return 0;
-            }
-            if (_in.Observe(buffer.AsSpan(offset, 1)) > 0)
-            {
-                Interlocked.Increment(ref _publishesRead);
-                await WaitForWindowAsync(cancellationToken).ConfigureAwait(false);
-            }
-            return 1;
+            return ReadAtFullWindowAsync(buffer, offset, cancellationToken);
         }
-        var read = await _inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+        var reading = _inner.ReadAsync(buffer, offset, count, cancellationToken);
+        if (!reading.IsCompletedSuccessfully)
+        {
+            return ObserveAsync(reading, buffer, offset);
+        }
+        // Usually served from the transport's buffer at once: hand back its task rather than a new one per read.
+        Observe(buffer, offset, reading.Result);
+        return reading;
+    }
+
+    private async Task<int> ObserveAsync(Task<int> reading, byte[] buffer, int offset)
+    {
+        var read = await reading.ConfigureAwait(false);
+        Observe(buffer, offset, read);
+        return read;
+    }
+
+    private void Observe(byte[] buffer, int offset, int read)
+    {
         if (read > 0)
         {
             var publishes = _in.Observe(buffer.AsSpan(offset, read));
@@ -125,7 +132,22 @@ internal sealed class IngressChannel : IMqttChannel
                 Interlocked.Add(ref _publishesRead, publishes);
             }
         }
-        return read;
+    }
+
+    private async Task<int> ReadAtFullWindowAsync(byte[] buffer, int offset, CancellationToken cancellationToken)
+    {
+        // The window is full: read only the next packet's first byte to learn what it is.
+        var n = await _inner.ReadAsync(buffer, offset, 1, cancellationToken).ConfigureAwait(false);
+        if (n == 0)
+        {
+            return 0;
+        }
+        if (_in.Observe(buffer.AsSpan(offset, 1)) > 0)
+        {
+            Interlocked.Increment(ref _publishesRead);
+            await WaitForWindowAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return 1;
     }
 
     public async Task WriteAsync(ReadOnlySequence<byte> buffer, bool isEndOfPacket, CancellationToken cancellationToken)
