@@ -53,74 +53,41 @@ internal sealed class ChannelWorker
 
     private async Task RunAsync(CancellationToken stopping)
     {
+        var group = new List<AlertEvent>(MaxGroup);
         var reader = _queue.Reader;
-        var inFlight = new Queue<(Task Send, List<AlertEvent> Group, Exception?[] Failures)>();
-        while (true)
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            if (inFlight.Count > 0 && !reader.TryPeek(out _))
-            {
-                // Nothing more to send for now: settle what is in flight, so its outcomes are counted without waiting
-                // for the next event.
-                while (inFlight.Count > 0)
-                {
-                    await SettleAsync(inFlight.Dequeue(), stopping).ConfigureAwait(false);
-                }
-            }
-            if (!await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
-            {
-                break;
-            }
-            var group = new List<AlertEvent>(Math.Min(MaxGroup, reader.CanCount ? Math.Max(reader.Count, 1) : MaxGroup));
+            group.Clear();
             while (group.Count < MaxGroup && reader.TryRead(out var e))
             {
                 group.Add(e);
             }
-            if (group.Count == 0)
+            var failures = new Exception?[group.Count];
+            try
             {
+                await _channel.SendManyAsync(group, failures, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                Log.ChannelStopped(_logger, _channel.Name, group[0].AlertId);
                 continue;
             }
-            var failures = new Exception?[group.Count];
-            inFlight.Enqueue((_channel.SendManyAsync(group, failures, stopping), group, failures));
-            // A channel that overlaps groups (MQTT: each group waits for its slowest PUBACK) gets the next one going
-            // while this one is out; the others send one group at a time.
-            while (inFlight.Count >= Math.Max(1, _channel.GroupsInFlight) || (inFlight.Count > 0 && inFlight.Peek().Send.IsCompleted))
+            for (var i = 0; i < group.Count; i++)
             {
-                await SettleAsync(inFlight.Dequeue(), stopping).ConfigureAwait(false);
-            }
-        }
-        while (inFlight.Count > 0)
-        {
-            await SettleAsync(inFlight.Dequeue(), stopping).ConfigureAwait(false);
-        }
-    }
-
-    private async Task SettleAsync((Task Send, List<AlertEvent> Group, Exception?[] Failures) sent, CancellationToken stopping)
-    {
-        var (send, group, failures) = sent;
-        try
-        {
-            await send.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            Log.ChannelStopped(_logger, _channel.Name, group[0].AlertId);
-            return;
-        }
-        for (var i = 0; i < group.Count; i++)
-        {
-            switch (failures[i])
-            {
-                case null:
-                    _metrics.Delivered(_channel.Name);
-                    break;
-                case OperationCanceledException when stopping.IsCancellationRequested:
-                    Log.ChannelStopped(_logger, _channel.Name, group[i].AlertId);
-                    break;
-                default:
-                    // The channel already retried what was worth retrying; the event is counted and logged, the queue moves on.
-                    _metrics.Failed(_channel.Name);
-                    Log.ChannelFailed(_logger, failures[i]!, _channel.Name, group[i].AlertId, group[i].State);
-                    break;
+                switch (failures[i])
+                {
+                    case null:
+                        _metrics.Delivered(_channel.Name);
+                        break;
+                    case OperationCanceledException when stopping.IsCancellationRequested:
+                        Log.ChannelStopped(_logger, _channel.Name, group[i].AlertId);
+                        break;
+                    default:
+                        // The channel already retried what was worth retrying; the event is counted and logged, the queue moves on.
+                        _metrics.Failed(_channel.Name);
+                        Log.ChannelFailed(_logger, failures[i]!, _channel.Name, group[i].AlertId, group[i].State);
+                        break;
+                }
             }
         }
     }

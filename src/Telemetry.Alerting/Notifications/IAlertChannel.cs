@@ -19,12 +19,6 @@ public interface IAlertChannel
     Task SendAsync(AlertEvent alert, CancellationToken cancellationToken);
 
     /// <summary>
-    /// How many groups (<see cref="SendManyAsync"/> calls) may be in flight at once. 1 (the default): a group starts
-    /// once the previous one is done. A channel that allows more must keep each alert's events in order across groups.
-    /// </summary>
-    int GroupsInFlight => 1;
-
-    /// <summary>
     /// Sends the events waiting in the channel's queue, oldest first; <paramref name="failures"/>[i] gets the exception
     /// of event i, or stays null when it was delivered. One at a time unless the channel can do better: MQTT overlaps
     /// the publishes of different alerts, InfluxDB makes the whole group durable with one fsync. Events of one alert

@@ -38,42 +38,21 @@ internal sealed class MqttAlertChannel(IMqttPublisher publisher, string topicRoo
     }
 
     /// <summary>
-    /// Groups overlap: the next group starts while this one waits for its PUBACKs (each group would otherwise wait
-    /// for its slowest round trip, and in an alert storm the channel fell behind and dropped events).
-    /// </summary>
-    public int GroupsInFlight => 8;
-
-    /// <summary>
     /// Overlaps the publishes of different alerts (the publisher bounds how many wait for their PUBACK) instead of one
-    /// round trip per event; the events of one alert still go one after the other, across groups too, so a retained
-    /// state is never overtaken by an older event's removal. Called by one worker, one call after another.
+    /// round trip per event; the events of one alert still go one after the other, so a retained state is never
+    /// overtaken by an older event's removal.
     /// </summary>
     public async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alerts);
         ArgumentNullException.ThrowIfNull(failures);
-        ForgetFinished();
-        var sends = new Task[alerts.Count];
+        var chains = new Dictionary<string, Task>(StringComparer.Ordinal);
         for (var i = 0; i < alerts.Count; i++)
         {
             var id = alerts[i].AlertId;
-            sends[i] = _last[id] = SendAfterAsync(_last.GetValueOrDefault(id), alerts[i], failures, i, cancellationToken);
+            chains[id] = SendAfterAsync(chains.GetValueOrDefault(id), alerts[i], failures, i, cancellationToken);
         }
-        await Task.WhenAll(sends);
-    }
-
-    /// <summary>The last send of each alert with one in flight: the next event of that alert waits for it.</summary>
-    private readonly Dictionary<string, Task> _last = new(StringComparer.Ordinal);
-
-    private void ForgetFinished()
-    {
-        foreach (var (id, send) in _last)
-        {
-            if (send.IsCompleted)
-            {
-                _last.Remove(id);
-            }
-        }
+        await Task.WhenAll(chains.Values);
     }
 
     private async Task SendAfterAsync(Task? previous, AlertEvent alert, Exception?[] failures, int index, CancellationToken ct)
