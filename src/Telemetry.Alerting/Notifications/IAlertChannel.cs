@@ -47,6 +47,19 @@ public interface IMqttPublisher
 {
     /// <summary>Publishes at QoS 1; an empty <paramref name="payload"/> with <paramref name="retain"/> removes the retained message.</summary>
     Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct);
+
+    /// <summary>
+    /// Starts a QoS 1 publish: the outer task completes once the message is queued on the connection behind every
+    /// publish started before it, the inner one with the broker's PUBACK. Started one after another by one caller,
+    /// publishes reach the broker in that order, which keeps them in order per topic for every subscriber (MQTT
+    /// §4.6) — so a caller can have many in flight without reordering an alert's events. The default waits for the
+    /// PUBACK before it returns: in order, one at a time.
+    /// </summary>
+    async ValueTask<Task> StartPublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+    {
+        await PublishAsync(topic, payload, retain, ct).ConfigureAwait(false);
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>Writes an event as a point of the <c>alerts</c> measurement (implemented by the ingestion service).</summary>

@@ -17,57 +17,67 @@ internal sealed class MqttAlertChannel(IMqttPublisher publisher, string topicRoo
     public async Task SendAsync(AlertEvent alert, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alert);
-        if (alert.Repeat)
+        foreach (var (topic, payload, retain) in Publishes(alert))
         {
-            return;
+            await publisher.PublishAsync(topic, payload, retain, cancellationToken);
         }
-        var topic = $"{topicRoot}/{alert.AlertId}";
-        var payload = AlertJson.Serialize(alert);
-        if (alert.Backlog)
-        {
-            await publisher.PublishAsync(topic, payload, retain: false, cancellationToken);
-            return;
-        }
-        if (alert.State == AlertState.Cleared)
-        {
-            await publisher.PublishAsync(topic, payload, retain: false, cancellationToken);
-            await publisher.PublishAsync(topic, [], retain: true, cancellationToken);
-            return;
-        }
-        await publisher.PublishAsync(topic, payload, retain: true, cancellationToken);
     }
 
     /// <summary>
-    /// Overlaps the publishes of different alerts (the publisher bounds how many wait for their PUBACK) instead of one
-    /// round trip per event; the events of one alert still go one after the other, so a retained state is never
-    /// overtaken by an older event's removal.
+    /// Starts every publish of the group in queue order without waiting for PUBACKs in between (the publisher bounds
+    /// how many wait at once), then waits for them all. The broker keeps one connection's messages in order per topic,
+    /// so each alert's events — and a cleared alert's event before the removal of its retained state — arrive in
+    /// order, while the group costs about one round trip instead of one per event of the busiest alert.
     /// </summary>
     public async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alerts);
         ArgumentNullException.ThrowIfNull(failures);
-        var chains = new Dictionary<string, Task>(StringComparer.Ordinal);
+        var acks = new List<(int Index, Task Ack)>(alerts.Count + (alerts.Count / 2));
         for (var i = 0; i < alerts.Count; i++)
         {
-            var id = alerts[i].AlertId;
-            chains[id] = SendAfterAsync(chains.GetValueOrDefault(id), alerts[i], failures, i, cancellationToken);
+            try
+            {
+                foreach (var (topic, payload, retain) in Publishes(alerts[i]))
+                {
+                    acks.Add((i, await publisher.StartPublishAsync(topic, payload, retain, cancellationToken)));
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failures[i] = ex;
+            }
         }
-        await Task.WhenAll(chains.Values);
+        foreach (var (i, ack) in acks)
+        {
+            try
+            {
+                await ack;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failures[i] ??= ex;
+            }
+        }
     }
 
-    private async Task SendAfterAsync(Task? previous, AlertEvent alert, Exception?[] failures, int index, CancellationToken ct)
+    /// <summary>What one event puts on the broker, in order.</summary>
+    private List<(string Topic, byte[] Payload, bool Retain)> Publishes(AlertEvent alert)
     {
-        if (previous is not null)
+        if (alert.Repeat)
         {
-            await previous;
+            return [];
         }
-        try
+        var topic = $"{topicRoot}/{alert.AlertId}";
+        var payload = AlertJson.Serialize(alert);
+        if (alert.Backlog)
         {
-            await SendAsync(alert, ct);
+            return [(topic, payload, false)];
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        if (alert.State == AlertState.Cleared)
         {
-            failures[index] = ex;
+            return [(topic, payload, false), (topic, [], true)];
         }
+        return [(topic, payload, true)];
     }
 }

@@ -11,7 +11,8 @@ namespace Telemetry.Ingestion.Mqtt;
 /// A second MQTT connection, only for publishing alerts: a slow or broken alert publish can never stall the
 /// subscribing connection that carries the readings (SPEC §7.4: channels are isolated from ingestion).
 /// Connects at start and reconnects on demand; each publish waits for its PUBACK (QoS 1). Publishes may overlap: up to
-/// <see cref="MaxInFlight"/> (or the broker's receive maximum, if lower) wait for their PUBACK at once.
+/// <see cref="MaxInFlight"/> (or the broker's receive maximum, if lower) wait for their PUBACK at once, and those started
+/// one after another (<see cref="StartPublishAsync"/>) go out in that order.
 /// </summary>
 internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttPublisher> logger) : IMqttPublisher, IHostedService, IDisposable
 {
@@ -23,14 +24,39 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttP
     /// <summary>Publishes waiting for their PUBACK at most, unless the broker's receive maximum is lower.</summary>
     public const int MaxInFlight = 256;
 
-    public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+    public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct) =>
+        await await StartPublishAsync(topic, payload, retain, ct);
+
+    /// <summary>
+    /// Waits for the connection and a slot in the window, then hands the message to MQTTnet, which queues it for the
+    /// socket before it returns (its send lock is first come, first served): so publishes started one after another
+    /// go out in that order. The returned task completes with the PUBACK and frees the slot.
+    /// </summary>
+    public async ValueTask<Task> StartPublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
     {
         await EnsureConnectedAsync(ct);
         var window = _window;
         await window.WaitAsync(ct);
         try
         {
-            await PublishOneAsync(topic, payload, retain, ct);
+            return AwaitAckAsync(_client.PublishAsync(Message(topic, payload, retain), ct), topic, window);
+        }
+        catch
+        {
+            window.Release();
+            throw;
+        }
+    }
+
+    private static async Task AwaitAckAsync(Task<MqttClientPublishResult> publishing, string topic, SemaphoreSlim window)
+    {
+        try
+        {
+            var result = await publishing;
+            if (!result.IsSuccess)
+            {
+                throw new MqttCommunicationException($"broker refused the publish to {topic}: {result.ReasonCode} {result.ReasonString}");
+            }
         }
         finally
         {
@@ -38,21 +64,13 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttP
         }
     }
 
-    private async Task PublishOneAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
-    {
-        var message = new MqttApplicationMessageBuilder()
-            .WithTopic(topic)
-            .WithPayload(payload)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithRetainFlag(retain)
-            .WithContentType("application/json")
-            .Build();
-        var result = await _client.PublishAsync(message, ct);
-        if (!result.IsSuccess)
-        {
-            throw new MqttCommunicationException($"broker refused the publish to {topic}: {result.ReasonCode} {result.ReasonString}");
-        }
-    }
+    private static MqttApplicationMessage Message(string topic, byte[] payload, bool retain) => new MqttApplicationMessageBuilder()
+        .WithTopic(topic)
+        .WithPayload(payload)
+        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+        .WithRetainFlag(retain)
+        .WithContentType("application/json")
+        .Build();
 
     /// <summary>Connects at start, in the background, so the first alert does not pay for the connection.</summary>
     public Task StartAsync(CancellationToken cancellationToken)

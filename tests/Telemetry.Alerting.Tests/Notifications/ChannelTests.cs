@@ -138,6 +138,47 @@ public sealed class ChannelTests
     }
 
     [Fact]
+    public async Task Mqtt_FlappingAlertsInOneGroup_ArriveInOrder_WithoutWaitingForEachPuback()
+    {
+        await using var broker = await MosquittoServer.StartAsync();
+        await using var real = await MqttNetPublisher.ConnectAsync(broker);
+        var publisher = new ConcurrencyMeter(real);
+        var root = "alerts-" + Guid.NewGuid().ToString("N")[..8];
+        var channel = new MqttAlertChannel(publisher, root);
+        await using var live = await MqttProbe.SubscribeAsync(broker, $"{root}/#");
+        // 20 alerts, each raised and cleared 6 times, interleaved as a storm queues them; the last of every alert is
+        // "raised", so each must end retained as raised.
+        var group = new List<AlertEvent>();
+        for (var round = 0; round < 12; round++)
+        {
+            for (var s = 0; s < 20; s++)
+            {
+                group.Add(round % 2 == 0
+                    ? Events.Make(AlertState.Raised, "red", sensor: $"gas-{s:D4}")
+                    : Events.Make(AlertState.Cleared, "normal", "red", sensor: $"gas-{s:D4}"));
+            }
+        }
+        group.AddRange(Enumerable.Range(0, 20).Select(s => Events.Make(AlertState.Raised, "red", sensor: $"gas-{s:D4}")));
+        var failures = new Exception?[group.Count];
+
+        await channel.SendManyAsync(group, failures, CancellationToken.None);
+
+        Assert.All(failures, Assert.Null);
+        // One alert's 13 events did not wait for each other's PUBACK: more than one alert's worth was in flight.
+        Assert.True(publisher.MaxInFlight > 20, $"at most {publisher.MaxInFlight} publishes in flight");
+        var perAlert = 6 * 3 + 1; // raised, cleared + removal, six times, then raised
+        var seen = await Poll.ForAsync(() => Task.FromResult(live.Received.ToList()), l => l.Count >= 20 * perAlert, "every event and removal");
+        var expected = Enumerable.Repeat(new[] { "raised", "cleared", "" }, 6).SelectMany(x => x).Append("raised");
+        foreach (var alert in seen.GroupBy(m => m.Topic))
+        {
+            Assert.Equal(expected, alert.Select(m => m.Payload is { Length: > 0 } p ? JsonDocument.Parse(p).RootElement.GetProperty("state").GetString() : ""));
+        }
+        var retained = await RetainedAsync(broker, root);
+        Assert.Equal(20, retained.Count);
+        Assert.All(retained, r => Assert.Equal("raised", JsonDocument.Parse(r.Payload).RootElement.GetProperty("state").GetString()));
+    }
+
+    [Fact]
     public async Task Worker_EventsThatPiledUpWhileTheChannelWasBusy_GoOutAsOneGroup()
     {
         var channel = new GroupRecordingChannel();
@@ -181,13 +222,29 @@ public sealed class ChannelTests
 
         public int MaxInFlight => Volatile.Read(ref _max);
 
-        public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+        public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct) => await await StartPublishAsync(topic, payload, retain, ct);
+
+        /// <summary>In flight from the start of a publish until its PUBACK.</summary>
+        public async ValueTask<Task> StartPublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
         {
             var now = Interlocked.Increment(ref _inFlight);
             InterlockedMax(ref _max, now);
             try
             {
-                await inner.PublishAsync(topic, payload, retain, ct);
+                return Done(await inner.StartPublishAsync(topic, payload, retain, ct));
+            }
+            catch
+            {
+                Interlocked.Decrement(ref _inFlight);
+                throw;
+            }
+        }
+
+        private async Task Done(Task ack)
+        {
+            try
+            {
+                await ack;
             }
             finally
             {

@@ -124,10 +124,16 @@ internal sealed class MqttNetPublisher : IMqttPublisher, IAsyncDisposable
         return p;
     }
 
-    public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+    public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct) => await await StartPublishAsync(topic, payload, retain, ct);
+
+    /// <summary>MQTTnet queues the message for the socket before <c>PublishAsync</c> returns: started in order, sent in order.</summary>
+    public ValueTask<Task> StartPublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct) =>
+        ValueTask.FromResult<Task>(CheckAsync(topic, _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithRetainFlag(retain)
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct)));
+
+    private static async Task CheckAsync(string topic, Task<MqttClientPublishResult> publishing)
     {
-        var result = await _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithRetainFlag(retain)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct);
+        var result = await publishing;
         if (!result.IsSuccess)
         {
             throw new InvalidOperationException($"publish to {topic}: {result.ReasonCode}");
