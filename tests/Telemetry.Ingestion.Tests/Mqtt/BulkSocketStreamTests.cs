@@ -32,9 +32,8 @@ public sealed class BulkSocketStreamTests : IAsyncLifetime
     [Fact]
     public async Task Writes_ArriveWholeAndInOrder_WhenWrittenFasterThanSent()
     {
-        var (stream, peer) = await ConnectAsync();
-        await using var _ = stream;
-        using var __ = peer;
+        await using var connection = await ConnectAsync();
+        var (stream, peer) = (connection.Stream, connection.Peer);
         var expected = Packets(seed: 1, count: 20_000, out var packets);
 
         var receiving = ReadExactlyAsync(peer, expected.Length);
@@ -49,9 +48,8 @@ public sealed class BulkSocketStreamTests : IAsyncLifetime
     [Fact]
     public async Task Reads_OfAFewBytes_ReturnExactlyWhatThePeerSent()
     {
-        var (stream, peer) = await ConnectAsync();
-        await using var _ = stream;
-        using var __ = peer;
+        await using var connection = await ConnectAsync();
+        var (stream, peer) = (connection.Stream, connection.Peer);
         var sent = Packets(seed: 2, count: 2_000, out var packets);
         foreach (var packet in packets)
         {
@@ -75,8 +73,8 @@ public sealed class BulkSocketStreamTests : IAsyncLifetime
     [Fact]
     public async Task Dispose_SendsWhatWasQueued_BeforeClosing()
     {
-        var (stream, peer) = await ConnectAsync();
-        using var _ = peer;
+        await using var connection = await ConnectAsync();
+        var (stream, peer) = (connection.Stream, connection.Peer);
         var expected = Packets(seed: 4, count: 3_000, out var packets);
         var received = new MemoryStream();
         var receiving = peer.GetStream().CopyToAsync(received, Ct);
@@ -94,8 +92,8 @@ public sealed class BulkSocketStreamTests : IAsyncLifetime
     [Fact]
     public async Task PeerGone_TheReadEnds_AndWritesFail()
     {
-        var (stream, peer) = await ConnectAsync();
-        await using var _ = stream;
+        await using var connection = await ConnectAsync();
+        var (stream, peer) = (connection.Stream, connection.Peer);
         peer.Client.Linger(0);
         peer.Dispose();
 
@@ -110,11 +108,21 @@ public sealed class BulkSocketStreamTests : IAsyncLifetime
         Assert.True(failure is IOException or SocketException, $"a write failed oddly: {failure}");
     }
 
-    private async Task<(Stream Stream, TcpClient Peer)> ConnectAsync()
+    private async Task<Connection> ConnectAsync()
     {
         var accepting = _listener.AcceptTcpClientAsync(Ct);
         var stream = await new BulkSocketStreamProvider().ConnectAsync(_listener.LocalEndpoint, Ct);
-        return (stream, await accepting);
+        return new Connection(stream, await accepting);
+    }
+
+    /// <summary>Our end (the stream under test) and the peer's, closed together.</summary>
+    private sealed record Connection(Stream Stream, TcpClient Peer) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Stream.DisposeAsync();
+            Peer.Dispose();
+        }
     }
 
     private static byte[] Packets(int seed, int count, out List<byte[]> packets)
