@@ -113,12 +113,8 @@ public sealed class ChannelTests
     [Fact]
     public async Task Mqtt_AGroupOfEvents_OverlapsAcrossAlerts_AndKeepsEachAlertsOrder()
     {
-        await using var broker = await MosquittoServer.StartAsync();
-        await using var real = await MqttNetPublisher.ConnectAsync(broker);
-        var publisher = new ConcurrencyMeter(real);
-        var root = "alerts-" + Guid.NewGuid().ToString("N")[..8];
-        var channel = new MqttAlertChannel(publisher, root);
-        await using var live = await MqttProbe.SubscribeAsync(broker, $"{root}/#");
+        await using var rig = await MqttRig.StartAsync();
+        var (broker, publisher, channel, live, root) = (rig.Broker, rig.Publisher, rig.Channel, rig.Live, rig.Root);
         // 50 alerts raised and 50 cleared, interleaved as a storm would queue them
         var group = Enumerable.Range(0, 50).Select(i => Events.Make(AlertState.Raised, "red", sensor: $"gas-{i:D4}"))
             .Concat(Enumerable.Range(0, 50).Select(i => Events.Make(AlertState.Cleared, "normal", "red", sensor: $"gas-{i:D4}")))
@@ -140,12 +136,8 @@ public sealed class ChannelTests
     [Fact]
     public async Task Mqtt_FlappingAlertsInOneGroup_ArriveInOrder_WithoutWaitingForEachPuback()
     {
-        await using var broker = await MosquittoServer.StartAsync();
-        await using var real = await MqttNetPublisher.ConnectAsync(broker);
-        var publisher = new ConcurrencyMeter(real);
-        var root = "alerts-" + Guid.NewGuid().ToString("N")[..8];
-        var channel = new MqttAlertChannel(publisher, root);
-        await using var live = await MqttProbe.SubscribeAsync(broker, $"{root}/#");
+        await using var rig = await MqttRig.StartAsync();
+        var (broker, publisher, channel, live, root) = (rig.Broker, rig.Publisher, rig.Channel, rig.Live, rig.Root);
         // 20 alerts, each raised and cleared 6 times, interleaved as a storm queues them; the last of every alert is
         // "raised", so each must end retained as raised.
         var group = new List<AlertEvent>();
@@ -212,6 +204,28 @@ public sealed class ChannelTests
         await Poll.UntilAsync(() => client.Received.Any(m => m.Topic == $"{root}/zz-marker" && m.Payload == id), "the retained marker");
         await marker.PublishAsync($"{root}/zz-marker", [], retain: true);
         return client.Received.Where(m => m.Retain && m.Topic != $"{root}/zz-marker").Select(m => (m.Topic, m.Payload)).ToList();
+    }
+
+    /// <summary>A broker, the MQTT channel over a metered real publisher, and a live subscriber under a fresh root.</summary>
+    private sealed record MqttRig(MosquittoServer Broker, MqttNetPublisher Real, ConcurrencyMeter Publisher, MqttAlertChannel Channel, MqttProbe Live, string Root)
+        : IAsyncDisposable
+    {
+        public static async Task<MqttRig> StartAsync()
+        {
+            var broker = await MosquittoServer.StartAsync();
+            var real = await MqttNetPublisher.ConnectAsync(broker);
+            var publisher = new ConcurrencyMeter(real);
+            var root = "alerts-" + Guid.NewGuid().ToString("N")[..8];
+            var live = await MqttProbe.SubscribeAsync(broker, $"{root}/#");
+            return new MqttRig(broker, real, publisher, new MqttAlertChannel(publisher, root), live, root);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Live.DisposeAsync();
+            await Real.DisposeAsync();
+            await Broker.DisposeAsync();
+        }
     }
 
     /// <summary>Forwards to a real publisher and measures how many publishes wait for their PUBACK at once.</summary>
