@@ -3,7 +3,8 @@ using Telemetry.Ingestion;
 using Telemetry.Ingestion.Configuration;
 using Telemetry.Ingestion.Logging;
 
-// Before the host creates the console logger, which keeps the Console.Out it finds: lines written in groups.
+// Before the host creates the console logger, which keeps the Console.Out it finds: lines written in groups (and
+// flushed at process exit).
 GroupedStdout.Install();
 
 // appsettings.json ships beside the binary: read it from there whichever directory the service is started in (a unit
@@ -17,7 +18,6 @@ app.MapTelemetryEndpoints();
 try
 {
     await app.RunAsync();
-    await Console.Out.FlushAsync();
     return 0;
 }
 catch (OptionsValidationException ex)
