@@ -5,8 +5,9 @@
 #   ours  our service (consumer.sh): started once to create its session, stopped, N published, started again,
 #         timed from its start until SELECT count(*) == N
 #   bench/backlog.sh N sub|ours      (needs PEERS, RES and the consumer.sh variables; see run.sh)
-# Prints one line: "MODE N seconds rate lost peak_rss_kb cpu_s broker_dropped mqtt_alert_dropped" (the last: alert events
-# our MQTT alert channel dropped because it fell 10,000 behind, from /metrics; "-" for the plain subscriber)
+# Prints one line: "MODE N seconds rate lost peak_rss_kb cpu_s broker_dropped mqtt_alert_superseded/dropped" (the last,
+# from /metrics: alert events our MQTT alert channel replaced by a newer event of the same alert while it was behind,
+# and events it dropped because 10,000 different alerts' events waited; "-" for the plain subscriber)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 N="${1:?usage: backlog.sh N sub|ours}"
@@ -57,8 +58,10 @@ ours)
   done
   hwm="$(vm_kb "$SVC_PID" VmHWM)"
   cpu="$(awk -v t="$(cpu_ticks "$SVC_PID")" -v hz="$HZ" 'BEGIN{printf "%.2f", t/hz}')"
-  alert_dropped="$(curl -s "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" |
-    awk '/^telemetry_alert_channel_events_total\{channel="mqtt",outcome="dropped"\}/ { v = $2 } END { printf "%d", v }')"
+  alert_dropped="$(curl -s "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" | awk '
+    /^telemetry_alert_channel_events_total\{channel="mqtt",outcome="superseded"\}/ { s = $2 }
+    /^telemetry_alert_channel_events_total\{channel="mqtt",outcome="dropped"\}/ { d = $2 }
+    END { printf "%d/%d", s, d }')"
   stop_service
   secs="$(awk -v a="$t0" -v b="$t_last" 'BEGIN{printf "%.3f", (b-a)/1000}')"
   echo "backlog-ours $N $secs $(awk -v n="$count" -v s="$secs" 'BEGIN{printf "%d", (s>0)?n/s:0}') $((N - count)) $hwm $cpu $(($(broker_dropped) - drop0)) $alert_dropped"

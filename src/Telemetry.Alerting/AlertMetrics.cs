@@ -34,7 +34,7 @@ public sealed class AlertMetrics : IDisposable
     public long Dropped => Interlocked.Read(ref _droppedTotal);
     public long SaveFailures => Interlocked.Read(ref _saveFailures);
 
-    /// <summary>Count of one outcome (<c>delivered</c>, <c>failed</c>, <c>dropped</c>, <c>silenced</c>) of one channel.</summary>
+    /// <summary>Count of one outcome (<c>delivered</c>, <c>superseded</c>, <c>dropped</c>, <c>failed</c>, <c>silenced</c>) of one channel.</summary>
     public long Channel(string channel, string outcome) =>
         _byChannel.TryGetValue((channel, outcome), out var n) ? Interlocked.Read(ref n.Value) : 0;
 
@@ -65,6 +65,7 @@ public sealed class AlertMetrics : IDisposable
     internal void Delivered(string channel) => Outcome(channel, "delivered");
     internal void Failed(string channel) => Outcome(channel, "failed");
     internal void ChannelDropped(string channel) => Outcome(channel, "dropped");
+    internal void Superseded(string channel) => Outcome(channel, "superseded");
     internal void Silenced(string channel) => Outcome(channel, "silenced");
 
     private void Outcome(string channel, string outcome)

@@ -268,7 +268,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         foreach (var w in _workers)
         {
             var name = w.Channel.Name;
-            Log.ChannelTotals(_logger, name, _metrics.Channel(name, "delivered"), _metrics.Channel(name, "dropped"), _metrics.Channel(name, "failed"), _metrics.Channel(name, "silenced"));
+            Log.ChannelTotals(_logger, name, _metrics.Channel(name, "delivered"), _metrics.Channel(name, "superseded"), _metrics.Channel(name, "dropped"), _metrics.Channel(name, "failed"), _metrics.Channel(name, "silenced"));
         }
     }
 

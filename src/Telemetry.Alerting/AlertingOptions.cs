@@ -40,7 +40,10 @@ public sealed class AlertingOptions
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan SaveInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Events waiting per channel before the oldest is dropped (counted).</summary>
+    /// <summary>
+    /// Events waiting per channel before the oldest is dropped (counted). MQTT, webhooks and e-mail keep only each
+    /// alert's newest waiting event once more than 512 (or this many) wait, so for them it bounds different alerts.
+    /// </summary>
     [Range(1, 1_000_000)]
     public int ChannelQueueCapacity { get; set; } = 10_000;
 

@@ -30,8 +30,11 @@ internal static partial class Log
     [LoggerMessage(4010, LogLevel.Warning, "Alert channel {Channel} is behind: dropped {Dropped} of the oldest queued events since the last report (latest {AlertId} {State}); counted in telemetry_alert_channel_events_total")]
     public static partial void ChannelQueueFull(ILogger logger, string channel, long dropped, string alertId, AlertState state);
 
-    [LoggerMessage(4015, LogLevel.Information, "Alert channel {Channel} at shutdown: {Delivered} delivered, {Dropped} dropped, {Failed} failed, {Silenced} silenced since the start")]
-    public static partial void ChannelTotals(ILogger logger, string channel, long delivered, long dropped, long failed, long silenced);
+    [LoggerMessage(4015, LogLevel.Information, "Alert channel {Channel} at shutdown: {Delivered} delivered, {Superseded} superseded, {Dropped} dropped, {Failed} failed, {Silenced} silenced since the start")]
+    public static partial void ChannelTotals(ILogger logger, string channel, long delivered, long superseded, long dropped, long failed, long silenced);
+
+    [LoggerMessage(4016, LogLevel.Warning, "Alert channel {Channel} is behind: {Superseded} waiting events were replaced by a newer event of the same alert since the last report (latest {AlertId}); each alert's newest state still goes out; counted in telemetry_alert_channel_events_total")]
+    public static partial void ChannelCoalescing(ILogger logger, string channel, long superseded, string alertId);
 
     [LoggerMessage(4011, LogLevel.Error, "Alert channel {Channel} failed to deliver {AlertId} {State}")]
     public static partial void ChannelFailed(ILogger logger, Exception exception, string channel, string alertId, AlertState state);

@@ -1,66 +1,79 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Telemetry.Contracts.Alerts;
 
 namespace Telemetry.Alerting.Notifications;
 
 /// <summary>
-/// One channel's own queue and task. When a channel falls so far behind that its queue is full, the OLDEST event is
-/// dropped and counted: for a notification that is late by thousands of events, the newest state matters most.
-/// Events that piled up while the channel was busy go out together (<see cref="IAlertChannel.SendManyAsync"/>), so
-/// a burst costs the channel one round instead of one per event.
+/// One channel's own queue and task. Events that piled up while the channel was busy go out together
+/// (<see cref="IAlertChannel.SendManyAsync"/>), so a burst costs the channel one round instead of one per event.
+/// A channel more than one round behind that may coalesce (<see cref="IAlertChannel.CoalescesWhenBehind"/>) keeps
+/// one waiting event per alert, its newest (<see cref="AlertEventQueue"/>); the events it replaced are counted as
+/// <c>superseded</c>. When the queue is full all the same, the OLDEST event is dropped and counted as <c>dropped</c>.
 /// </summary>
 internal sealed class ChannelWorker
 {
-    private readonly Channel<AlertEvent> _queue;
+    private readonly AlertEventQueue _queue;
     private readonly IAlertChannel _channel;
     private readonly ILogger _logger;
     private readonly AlertMetrics _metrics;
     private const int MaxGroup = 512;
     private Task _task = Task.CompletedTask;
     private readonly LogThrottle _dropLog = new(TimeSpan.FromSeconds(10));
+    private readonly LogThrottle _supersededLog = new(TimeSpan.FromSeconds(10));
 
     public ChannelWorker(IAlertChannel channel, int capacity, ILogger logger, AlertMetrics metrics)
     {
         _channel = channel;
         _logger = logger;
         _metrics = metrics;
-        _queue = System.Threading.Channels.Channel.CreateBounded<AlertEvent>(
-            new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            dropped =>
-            {
-                _metrics.ChannelDropped(channel.Name);
-                // Said at most every 10 s with a count: one line per dropped event would flood the log in a storm.
-                if (_dropLog.TryEnter(Environment.TickCount64, out var n))
-                {
-                    Log.ChannelQueueFull(_logger, channel.Name, n, dropped.AlertId, dropped.State);
-                }
-            });
+        _queue = new AlertEventQueue(capacity, channel.CoalescesWhenBehind ? Math.Min(MaxGroup, capacity) : null);
     }
 
     public IAlertChannel Channel => _channel;
 
-    public void Enqueue(AlertEvent e) => _queue.Writer.TryWrite(e);
+    public void Enqueue(AlertEvent e)
+    {
+        switch (_queue.Enqueue(e, out var lost))
+        {
+            case EnqueueOutcome.Superseded:
+                _metrics.Superseded(_channel.Name);
+                // Said at most every 10 s with a count: one line per event would flood the log in a storm.
+                if (_supersededLog.TryEnter(Environment.TickCount64, out var superseded))
+                {
+                    Log.ChannelCoalescing(_logger, _channel.Name, superseded, lost!.AlertId);
+                }
+                break;
+            case EnqueueOutcome.DroppedOldest:
+                _metrics.ChannelDropped(_channel.Name);
+                if (_dropLog.TryEnter(Environment.TickCount64, out var dropped))
+                {
+                    Log.ChannelQueueFull(_logger, _channel.Name, dropped, lost!.AlertId, lost.State);
+                }
+                break;
+            case EnqueueOutcome.Closed:
+                Log.ChannelStopped(_logger, _channel.Name, e.AlertId);
+                break;
+        }
+    }
 
     public void Start(CancellationToken stopping) => _task = Task.Run(() => RunAsync(stopping), CancellationToken.None);
 
     /// <summary>Stops taking events and waits (bounded) for the queue to drain.</summary>
     public async Task StopAsync(TimeSpan drain)
     {
-        _queue.Writer.TryComplete();
+        _queue.Close();
         await _task.WaitAsync(drain).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private async Task RunAsync(CancellationToken stopping)
     {
         var group = new List<AlertEvent>(MaxGroup);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        while (true)
         {
             group.Clear();
-            while (group.Count < MaxGroup && reader.TryRead(out var e))
+            if (!await _queue.TakeAsync(group, MaxGroup).ConfigureAwait(false))
             {
-                group.Add(e);
+                break;
             }
             var failures = new Exception?[group.Count];
             try

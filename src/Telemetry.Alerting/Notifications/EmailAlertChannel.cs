@@ -17,6 +17,8 @@ internal sealed class EmailAlertChannel(EmailOptions options, TimeProvider time,
 
     public bool HonoursSilences => true;
 
+    public bool CoalescesWhenBehind => true;
+
     public async Task SendAsync(AlertEvent alert, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alert);

@@ -16,6 +16,13 @@ public interface IAlertChannel
     /// <summary>True for notifications to people (webhook, e-mail): silences hold these back. Records (MQTT, InfluxDB, log) are never silenced.</summary>
     bool HonoursSilences { get; }
 
+    /// <summary>
+    /// True when, once the channel is more than a round behind, an alert's waiting event may be replaced by its newer
+    /// one (MQTT, webhooks, e-mail: what a reader needs is each alert's current state, soon). False for the records
+    /// (InfluxDB, log), which keep every event.
+    /// </summary>
+    bool CoalescesWhenBehind => false;
+
     Task SendAsync(AlertEvent alert, CancellationToken cancellationToken);
 
     /// <summary>

@@ -14,6 +14,8 @@ internal sealed class MqttAlertChannel(IMqttPublisher publisher, string topicRoo
 
     public bool HonoursSilences => false;
 
+    public bool CoalescesWhenBehind => true;
+
     public async Task SendAsync(AlertEvent alert, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alert);

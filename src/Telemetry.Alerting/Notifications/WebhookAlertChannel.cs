@@ -25,6 +25,8 @@ internal sealed class WebhookAlertChannel(Func<HttpClient> client, WebhookOption
 
     public bool HonoursSilences => true;
 
+    public bool CoalescesWhenBehind => true;
+
     public async Task SendAsync(AlertEvent alert, CancellationToken cancellationToken)
     {
         var body = AlertJson.Serialize(alert);

@@ -1,0 +1,160 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Telemetry.Alerting.Notifications;
+using Telemetry.Contracts.Alerts;
+using Telemetry.Testing;
+
+namespace Telemetry.Alerting.Tests.Notifications;
+
+/// <summary>What a channel that has fallen behind still delivers, and what it gives up.</summary>
+public sealed class AlertEventQueueTests
+{
+    [Fact]
+    public async Task NotificationChannelBehind_AFlappingSensorCannotPushOutAnotherSensorsAlert()
+    {
+        // Capacity 20: the channel coalesces once 20 events wait. Before this, a full queue dropped its oldest event,
+        // so a sensor flapping thousands of times pushed a single red alert of another sensor out of MQTT.
+        var metrics = new AlertMetrics();
+        var channel = new GatedChannel(coalesces: true);
+        var worker = new ChannelWorker(channel, 20, NullLogger.Instance, metrics);
+        worker.Start(CancellationToken.None);
+        worker.Enqueue(Events.Make(AlertState.Raised, "amber", sensor: "gas-busy"));
+        await Poll.UntilAsync(() => channel.Groups.Count == 1, "the channel to be busy with a first group");
+
+        worker.Enqueue(Events.Make(AlertState.Raised, "red", sensor: "gas-once"));
+        for (var i = 0; i < 5_000; i++)
+        {
+            worker.Enqueue(Flap(i));
+        }
+        channel.Gate.SetResult();
+        await worker.StopAsync(TimeSpan.FromSeconds(10));
+
+        var delivered = channel.Groups.Skip(1).SelectMany(g => g).ToList();
+        Assert.Equal("kukes/t03/gas-once/co-instant", delivered[0].AlertId);
+        Assert.Equal(AlertState.Raised, delivered[0].State);
+        var flaps = delivered.Skip(1).ToList();
+        // The first 19 flaps waited in order; every later one took the place of the newest waiting: the last is the current state.
+        Assert.Equal(19, flaps.Count);
+        Assert.Equal(Enumerable.Range(0, 18).Select(i => Flap(i).State), flaps.Take(18).Select(e => e.State));
+        Assert.Equal(Flap(4_999).State, flaps[^1].State);
+        Assert.Equal(Flap(4_999).Value, flaps[^1].Value);
+        Assert.Equal(1 + 1 + 19, metrics.Channel("gated", "delivered"));
+        Assert.Equal(5_000 - 19, metrics.Channel("gated", "superseded"));
+        Assert.Equal(0, metrics.Channel("gated", "dropped"));
+    }
+
+    [Fact]
+    public async Task RecordChannelBehind_KeepsEveryEventItHasRoomFor_AndCountsTheOldestItDrops()
+    {
+        var metrics = new AlertMetrics();
+        var channel = new GatedChannel(coalesces: false);
+        var worker = new ChannelWorker(channel, 20, NullLogger.Instance, metrics);
+        worker.Start(CancellationToken.None);
+        worker.Enqueue(Events.Make(AlertState.Raised, "amber", sensor: "gas-busy"));
+        await Poll.UntilAsync(() => channel.Groups.Count == 1, "the channel to be busy with a first group");
+
+        for (var i = 0; i < 100; i++)
+        {
+            worker.Enqueue(Flap(i));
+        }
+        channel.Gate.SetResult();
+        await worker.StopAsync(TimeSpan.FromSeconds(10));
+
+        var delivered = channel.Groups.Skip(1).SelectMany(g => g).ToList();
+        Assert.Equal(Enumerable.Range(80, 20).Select(i => Flap(i).Value), delivered.Select(e => e.Value));
+        Assert.Equal(80, metrics.Channel("gated", "dropped"));
+        Assert.Equal(0, metrics.Channel("gated", "superseded"));
+    }
+
+    [Fact]
+    public void KeepingUp_EveryEventWaitsItsTurn_EvenAnAlertsSecond()
+    {
+        var queue = new AlertEventQueue(capacity: 100, coalesceAfter: 10);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(EnqueueOutcome.Queued, queue.Enqueue(Flap(i), out var lost));
+            Assert.Null(lost);
+        }
+        Assert.Equal(10, queue.Count);
+
+        Assert.Equal(EnqueueOutcome.Superseded, queue.Enqueue(Flap(10), out var replaced));
+        Assert.Equal(Flap(9).Value, replaced!.Value);
+        Assert.Equal(10, queue.Count);
+    }
+
+    [Fact]
+    public async Task Behind_ARepeatOrBacklogHistory_NeverReplacesTheCurrentState()
+    {
+        var queue = new AlertEventQueue(capacity: 100, coalesceAfter: 0);
+        var raised = Events.Make(AlertState.Raised, "red");
+        queue.Enqueue(raised, out _);
+
+        // MQTT publishes nothing for a repeat and never retains history: replacing would lose the retained state.
+        Assert.Equal(EnqueueOutcome.Queued, queue.Enqueue(raised with { Repeat = true }, out _));
+        Assert.Equal(EnqueueOutcome.Queued, queue.Enqueue(Events.Make(AlertState.Cleared, "normal", "red") with { Backlog = true }, out _));
+        Assert.Equal(EnqueueOutcome.Superseded, queue.Enqueue(Events.Make(AlertState.Cleared, "normal", "amber") with { Backlog = true, Value = 1 }, out var history));
+        Assert.True(history!.Backlog);
+        Assert.Equal(EnqueueOutcome.Queued, queue.Enqueue(Events.Make(AlertState.Deescalated, "amber", "red"), out _));
+
+        var taken = new List<AlertEvent>();
+        Assert.True(await queue.TakeAsync(taken, 10));
+        Assert.Equal(
+            [(AlertState.Raised, false, false), (AlertState.Raised, true, false), (AlertState.Cleared, false, true), (AlertState.Deescalated, false, false)],
+            taken.Select(e => (e.State, e.Repeat, e.Backlog)));
+        Assert.Equal(1, taken[2].Value);
+    }
+
+    [Fact]
+    public async Task Closed_TakesNothingNew_ButGivesWhatWaits()
+    {
+        var queue = new AlertEventQueue(capacity: 10, coalesceAfter: null);
+        queue.Enqueue(Flap(0), out _);
+        queue.Close();
+
+        Assert.Equal(EnqueueOutcome.Closed, queue.Enqueue(Flap(1), out _));
+        var taken = new List<AlertEvent>();
+        Assert.True(await queue.TakeAsync(taken, 10));
+        Assert.Single(taken);
+        Assert.False(await queue.TakeAsync(taken, 10));
+    }
+
+    [Fact]
+    public async Task Waiting_WakesForTheFirstEvent()
+    {
+        var queue = new AlertEventQueue(capacity: 10, coalesceAfter: null);
+        var taken = new List<AlertEvent>();
+        var take = queue.TakeAsync(taken, 10);
+        Assert.False(take.IsCompleted);
+
+        queue.Enqueue(Flap(0), out _);
+
+        Assert.True(await take.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Single(taken);
+    }
+
+    private static AlertEvent Flap(int i) => Events.Make(i % 2 == 0 ? AlertState.Raised : AlertState.Cleared, i % 2 == 0 ? "amber" : "normal", sensor: "gas-flap") with { Value = i };
+
+    /// <summary>Records each group it is handed; every group waits until <see cref="Gate"/> opens.</summary>
+    private sealed class GatedChannel(bool coalesces) : IAlertChannel
+    {
+        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public List<List<AlertEvent>> Groups { get; } = [];
+
+        public string Name => "gated";
+
+        public bool HonoursSilences => false;
+
+        public bool CoalescesWhenBehind => coalesces;
+
+        public Task SendAsync(AlertEvent alert, CancellationToken cancellationToken) => throw new InvalidOperationException("expected groups");
+
+        public async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
+        {
+            lock (Groups)
+            {
+                Groups.Add([.. alerts]);
+            }
+            await Gate.Task;
+        }
+    }
+}
