@@ -98,6 +98,14 @@ public sealed class InfluxOptions
     [Range(1, 1_000_000)]
     public int BatchLines { get; set; } = 5000;
 
+    /// <summary>
+    /// When fewer than <see cref="BatchLines"/> lines are waiting, at most one write request per interval: a steady
+    /// stream goes to InfluxDB in a few large requests instead of many small ones (each costs InfluxDB a WAL fsync).
+    /// A full batch is written at once. <c>0</c>: write whatever is waiting as soon as the previous write is done.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Gzip request bodies.</summary>
     public bool Gzip { get; set; } = true;
 

@@ -6,7 +6,8 @@ using Telemetry.Ingestion.Spool;
 namespace Telemetry.Ingestion.Storage;
 
 /// <summary>
-/// Sends the spool to InfluxDB in order, about <see cref="InfluxOptions.BatchLines"/> lines a request, and commits
+/// Sends the spool to InfluxDB in order, about <see cref="InfluxOptions.BatchLines"/> lines a request (a partial batch
+/// at most every <see cref="InfluxOptions.FlushInterval"/>), and commits
 /// (frees spool space) only after InfluxDB accepted them. With no URL it does nothing: store and forward. On shutdown
 /// it keeps going until the spool is drained or <see cref="IngestionOptions.ShutdownTimeout"/> has passed.
 /// </summary>
@@ -45,10 +46,20 @@ internal sealed class Forwarder(
             try
             {
                 using var chunk = await spool.ReadAsync(influx.Value.BatchLines, stoppingToken);
+                var started = time.GetTimestamp();
                 var lines = chunk.SplitLines();
                 var quarantined = await Writer.WriteAsync(lines, stoppingToken);
                 metrics.ReadingsStored.Inc(chunk.Readings - quarantined);
                 spool.Commit(chunk);
+                if (chunk.Lines < influx.Value.BatchLines)
+                {
+                    // A partial batch: let the next one gather for the rest of the interval.
+                    var left = influx.Value.FlushInterval - time.GetElapsedTime(started);
+                    if (left > TimeSpan.Zero)
+                    {
+                        await Task.Delay(left, time, stoppingToken);
+                    }
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
