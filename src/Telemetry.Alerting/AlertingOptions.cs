@@ -28,9 +28,13 @@ public sealed class AlertingOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan TickInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Messages (one sensor's readings each) waiting for the engine.</summary>
+    /// <summary>
+    /// Messages (one sensor's readings each) waiting for the engine. When it is full, ingestion waits for the engine:
+    /// 30,000 is about two seconds of a storm on a small box, so an alert in a backlog is at most that late (a 1M
+    /// backlog drain also ran 5-10 % faster and in ~25 MB less memory than with 100,000; BENCHMARKS.md, fifth session).
+    /// </summary>
     [Range(16, 10_000_000)]
-    public int QueueCapacity { get; set; } = 100_000;
+    public int QueueCapacity { get; set; } = 30_000;
 
     /// <summary>When the queue is full, how long <c>Post</c> waits for room before it drops (and counts) the message.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
