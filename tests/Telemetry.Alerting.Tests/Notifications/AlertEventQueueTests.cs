@@ -13,12 +13,7 @@ public sealed class AlertEventQueueTests
     {
         // Capacity 20: the channel coalesces once 20 events wait. Before this, a full queue dropped its oldest event,
         // so a sensor flapping thousands of times pushed a single red alert of another sensor out of MQTT.
-        var metrics = new AlertMetrics();
-        var channel = new GatedChannel(coalesces: true);
-        var worker = new ChannelWorker(channel, 20, NullLogger.Instance, metrics);
-        worker.Start(CancellationToken.None);
-        worker.Enqueue(Events.Make(AlertState.Raised, "amber", sensor: "gas-busy"));
-        await Poll.UntilAsync(() => channel.Groups.Count == 1, "the channel to be busy with a first group");
+        var (metrics, channel, worker) = await BusyWorkerAsync(coalesces: true);
 
         worker.Enqueue(Events.Make(AlertState.Raised, "red", sensor: "gas-once"));
         for (var i = 0; i < 5_000; i++)
@@ -45,12 +40,7 @@ public sealed class AlertEventQueueTests
     [Fact]
     public async Task RecordChannelBehind_KeepsEveryEventItHasRoomFor_AndCountsTheOldestItDrops()
     {
-        var metrics = new AlertMetrics();
-        var channel = new GatedChannel(coalesces: false);
-        var worker = new ChannelWorker(channel, 20, NullLogger.Instance, metrics);
-        worker.Start(CancellationToken.None);
-        worker.Enqueue(Events.Make(AlertState.Raised, "amber", sensor: "gas-busy"));
-        await Poll.UntilAsync(() => channel.Groups.Count == 1, "the channel to be busy with a first group");
+        var (metrics, channel, worker) = await BusyWorkerAsync(coalesces: false);
 
         for (var i = 0; i < 100; i++)
         {
@@ -131,30 +121,17 @@ public sealed class AlertEventQueueTests
         Assert.Single(taken);
     }
 
-    private static AlertEvent Flap(int i) => Events.Make(i % 2 == 0 ? AlertState.Raised : AlertState.Cleared, i % 2 == 0 ? "amber" : "normal", sensor: "gas-flap") with { Value = i };
-
-    /// <summary>Records each group it is handed; every group waits until <see cref="Gate"/> opens.</summary>
-    private sealed class GatedChannel(bool coalesces) : IAlertChannel
+    /// <summary>A worker with room for 20 events whose channel is busy with a first group until its gate opens.</summary>
+    private static async Task<(AlertMetrics, GatedChannel, ChannelWorker)> BusyWorkerAsync(bool coalesces)
     {
-        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public List<List<AlertEvent>> Groups { get; } = [];
-
-        public string Name => "gated";
-
-        public bool HonoursSilences => false;
-
-        public bool CoalescesWhenBehind => coalesces;
-
-        public Task SendAsync(AlertEvent alert, CancellationToken cancellationToken) => throw new InvalidOperationException("expected groups");
-
-        public async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
-        {
-            lock (Groups)
-            {
-                Groups.Add([.. alerts]);
-            }
-            await Gate.Task;
-        }
+        var metrics = new AlertMetrics();
+        var channel = new GatedChannel(coalesces);
+        var worker = new ChannelWorker(channel, 20, NullLogger.Instance, metrics);
+        worker.Start(CancellationToken.None);
+        worker.Enqueue(Events.Make(AlertState.Raised, "amber", sensor: "gas-busy"));
+        await Poll.UntilAsync(() => channel.Groups.Count == 1, "the channel to be busy with a first group");
+        return (metrics, channel, worker);
     }
+
+    private static AlertEvent Flap(int i) => Events.Make(i % 2 == 0 ? AlertState.Raised : AlertState.Cleared, i % 2 == 0 ? "amber" : "normal", sensor: "gas-flap") with { Value = i };
 }

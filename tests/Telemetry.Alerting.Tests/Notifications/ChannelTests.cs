@@ -173,9 +173,8 @@ public sealed class ChannelTests
     [Fact]
     public async Task Worker_EventsThatPiledUpWhileTheChannelWasBusy_GoOutAsOneGroup()
     {
-        var channel = new GroupRecordingChannel();
+        var channel = new GatedChannel();
         var worker = new ChannelWorker(channel, 1000, NullLogger.Instance, new AlertMetrics());
-        channel.Gate = new TaskCompletionSource();
         worker.Start(CancellationToken.None);
         worker.Enqueue(Events.Make(AlertState.Raised, "red", sensor: "gas-first"));
         await Poll.UntilAsync(() => channel.Groups.Count == 1, "the first event to reach the channel");
@@ -272,29 +271,6 @@ public sealed class ChannelTests
             while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
             {
             }
-        }
-    }
-
-    /// <summary>Records each group it is handed; holds the first until <see cref="Gate"/> opens.</summary>
-    private sealed class GroupRecordingChannel : IAlertChannel
-    {
-        public TaskCompletionSource Gate { get; set; } = new();
-
-        public List<List<AlertEvent>> Groups { get; } = [];
-
-        public string Name => "groups";
-
-        public bool HonoursSilences => false;
-
-        public Task SendAsync(AlertEvent alert, CancellationToken cancellationToken) => throw new InvalidOperationException("expected groups");
-
-        public async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
-        {
-            lock (Groups)
-            {
-                Groups.Add([.. alerts]);
-            }
-            await Gate.Task;
         }
     }
 }
