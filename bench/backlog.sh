@@ -5,9 +5,10 @@
 #   ours  our service (consumer.sh): started once to create its session, stopped, N published, started again,
 #         timed from its start until SELECT count(*) == N
 #   bench/backlog.sh N sub|ours      (needs PEERS, RES and the consumer.sh variables; see run.sh)
-# Prints one line: "MODE N seconds rate lost peak_rss_kb cpu_s broker_dropped mqtt_alert_superseded/dropped" (the last,
-# from /metrics: alert events our MQTT alert channel replaced by a newer event of the same alert while it was behind,
-# and events it dropped because 10,000 different alerts' events waited; "-" for the plain subscriber)
+# Prints one line: "MODE N seconds rate lost peak_rss_kb cpu_s broker_dropped S/D/I/L" (the last, from /metrics: alert
+# events our MQTT alert channel replaced by a newer event of the same alert while it was behind (S), and events dropped
+# because 10,000 waited: by MQTT (D), by the InfluxDB alert channel (I) and by the log channel (L); "-" for the plain
+# subscriber)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 N="${1:?usage: backlog.sh N sub|ours}"
@@ -61,7 +62,9 @@ ours)
   alert_dropped="$(curl -s "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" | awk '
     /^telemetry_alert_channel_events_total\{channel="mqtt",outcome="superseded"\}/ { s = $2 }
     /^telemetry_alert_channel_events_total\{channel="mqtt",outcome="dropped"\}/ { d = $2 }
-    END { printf "%d/%d", s, d }')"
+    /^telemetry_alert_channel_events_total\{channel="influxdb",outcome="dropped"\}/ { i = $2 }
+    /^telemetry_alert_channel_events_total\{channel="log",outcome="dropped"\}/ { l = $2 }
+    END { printf "%d/%d/%d/%d", s, d, i, l }')"
   stop_service
   secs="$(awk -v a="$t0" -v b="$t_last" 'BEGIN{printf "%.3f", (b-a)/1000}')"
   echo "backlog-ours $N $secs $(awk -v n="$count" -v s="$secs" 'BEGIN{printf "%d", (s>0)?n/s:0}') $((N - count)) $hwm $cpu $(($(broker_dropped) - drop0)) $alert_dropped"

@@ -36,7 +36,7 @@ summarize() {
     }
     FNR > 1 && $3 == "FAILED" { failed[$1 SUBSEP $2]++ }
     END {
-      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) | MQTT alert events superseded/dropped (each run) |\n|---|---|---|---|---|---|---|---|---|\n"
+      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) | alert events: MQTT superseded/dropped, InfluxDB/log dropped (each run) |\n|---|---|---|---|---|---|---|---|---|\n"
       for (i = 1; i <= no; i++) {
         k = order[i]; split(k, pn, SUBSEP)
         m[k] = med(k)
@@ -99,8 +99,8 @@ export SPOOL_DIR="$BENCH_TMP/spool"
 [[ -f "$SVC_DLL" && -f "$PROBE_DLL" ]] || { echo "build output missing: run without --no-build" >&2; exit 1; }
 
 STAMP="$(date -u +%Y%m%d-%H%M%S)"
-ROWS="$RES/bench-$STAMP.tsv"   # phase N seconds rate lost peak_rss_kb cpu_s mqtt_alert_superseded/dropped (one row per run)
-printf 'phase\tn\tseconds\trate\tlost\tpeak_rss_kb\tcpu_s\tmqtt_alert_superseded_dropped\n' >"$ROWS"
+ROWS="$RES/bench-$STAMP.tsv"   # phase N seconds rate lost peak_rss_kb cpu_s alert events S/D/I/L: MQTT superseded/dropped, InfluxDB/log dropped (one row per run)
+printf 'phase\tn\tseconds\trate\tlost\tpeak_rss_kb\tcpu_s\talert_events_s_d_i_l\n' >"$ROWS"
 log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for n in $SIZES; do

@@ -16,7 +16,7 @@ internal sealed class ChannelWorker
     private readonly IAlertChannel _channel;
     private readonly ILogger _logger;
     private readonly AlertMetrics _metrics;
-    private const int MaxGroup = 512;
+    private readonly int _maxGroup;
     private Task _task = Task.CompletedTask;
     private readonly LogThrottle _dropLog = new(TimeSpan.FromSeconds(10));
     private readonly LogThrottle _supersededLog = new(TimeSpan.FromSeconds(10));
@@ -26,7 +26,8 @@ internal sealed class ChannelWorker
         _channel = channel;
         _logger = logger;
         _metrics = metrics;
-        _queue = new AlertEventQueue(capacity, channel.CoalescesWhenBehind ? Math.Min(MaxGroup, capacity) : null);
+        _queue = new AlertEventQueue(capacity, channel.CoalescesWhenBehind ? Math.Min(IAlertChannel.DefaultMaxGroup, capacity) : null);
+        _maxGroup = Math.Clamp(channel.MaxGroup, 1, capacity);
     }
 
     public IAlertChannel Channel => _channel;
@@ -67,11 +68,11 @@ internal sealed class ChannelWorker
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        var group = new List<AlertEvent>(MaxGroup);
+        var group = new List<AlertEvent>(Math.Min(_maxGroup, 4096));
         while (true)
         {
             group.Clear();
-            if (!await _queue.TakeAsync(group, MaxGroup).ConfigureAwait(false))
+            if (!await _queue.TakeAsync(group, _maxGroup).ConfigureAwait(false))
             {
                 break;
             }

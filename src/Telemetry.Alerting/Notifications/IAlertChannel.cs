@@ -23,6 +23,12 @@ public interface IAlertChannel
     /// </summary>
     bool CoalescesWhenBehind => false;
 
+    /// <summary>Events a channel is handed at most in one <see cref="SendManyAsync"/>.</summary>
+    const int DefaultMaxGroup = 512;
+
+    /// <summary>Most events handed over in one round (and, for a channel that coalesces, how many wait before it does).</summary>
+    int MaxGroup => DefaultMaxGroup;
+
     Task SendAsync(AlertEvent alert, CancellationToken cancellationToken);
 
     /// <summary>
