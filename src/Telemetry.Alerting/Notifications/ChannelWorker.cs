@@ -26,8 +26,9 @@ internal sealed class ChannelWorker
         _channel = channel;
         _logger = logger;
         _metrics = metrics;
-        _queue = new AlertEventQueue(capacity, channel.CoalescesWhenBehind ? Math.Min(IAlertChannel.DefaultMaxGroup, capacity) : null);
         _maxGroup = Math.Clamp(channel.MaxGroup, 1, capacity);
+        // "Behind" means more than one round waits.
+        _queue = new AlertEventQueue(capacity, channel.CoalescesWhenBehind ? _maxGroup : null);
     }
 
     public IAlertChannel Channel => _channel;

@@ -19,15 +19,15 @@ public interface IAlertChannel
     /// <summary>
     /// True when, once the channel is more than a round behind, an alert's waiting event may be replaced by its newer
     /// one (MQTT, webhooks, e-mail: what a reader needs is each alert's current state, soon). False for the records
-    /// (InfluxDB, log), which keep every event.
+    /// (InfluxDB, log), which never replace an event (they drop the oldest only when their queue is full).
     /// </summary>
     bool CoalescesWhenBehind => false;
 
-    /// <summary>Events a channel is handed at most in one <see cref="SendManyAsync"/>.</summary>
-    const int DefaultMaxGroup = 512;
-
-    /// <summary>Most events handed over in one round (and, for a channel that coalesces, how many wait before it does).</summary>
-    int MaxGroup => DefaultMaxGroup;
+    /// <summary>
+    /// Most events handed over in one <see cref="SendManyAsync"/> (at most the queue's capacity); for a channel that
+    /// coalesces, also how many must wait before it does.
+    /// </summary>
+    int MaxGroup => 512;
 
     Task SendAsync(AlertEvent alert, CancellationToken cancellationToken);
 
