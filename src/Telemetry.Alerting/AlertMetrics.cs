@@ -17,8 +17,10 @@ public sealed class AlertMetrics : IDisposable
     private readonly Counter<long> _queueFull;
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _channel;
+    private readonly Counter<long> _fullWaits;
     // Keyed by the pair, not "channel/outcome": a key string per delivery was 30 MB per 15 s of an alert storm.
     private readonly ConcurrentDictionary<(string Channel, string Outcome), StrongBox<long>> _byChannel = new();
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _waitsByChannel = new();
     private long _eventTotal, _queueFullTotal, _droppedTotal, _saveFailures;
 
     public AlertMetrics()
@@ -27,6 +29,7 @@ public sealed class AlertMetrics : IDisposable
         _queueFull = _meter.CreateCounter<long>("alert_queue_full", description: "posts that found the engine queue full and waited");
         _dropped = _meter.CreateCounter<long>("alert_queue_dropped", description: "posts dropped after waiting PostTimeout for room");
         _channel = _meter.CreateCounter<long>("alert_channel_outcomes", description: "channel deliveries by channel and outcome");
+        _fullWaits = _meter.CreateCounter<long>("alert_channel_full_waits", description: "times alert evaluation waited for a record channel whose queue was full");
     }
 
     public long Events => Interlocked.Read(ref _eventTotal);
@@ -67,6 +70,16 @@ public sealed class AlertMetrics : IDisposable
     internal void ChannelDropped(string channel) => Outcome(channel, "dropped");
     internal void Superseded(string channel) => Outcome(channel, "superseded");
     internal void Silenced(string channel) => Outcome(channel, "silenced");
+
+    internal void FullWait(string channel)
+    {
+        Interlocked.Increment(ref _waitsByChannel.GetOrAdd(channel, static _ => new StrongBox<long>()).Value);
+        _fullWaits.Add(1, new KeyValuePair<string, object?>("channel", channel));
+    }
+
+    /// <summary>Per record channel, how often alert evaluation waited for it because its queue was full.</summary>
+    public IEnumerable<(string Channel, long Count)> FullWaits() =>
+        _waitsByChannel.Select(kv => (kv.Key, Interlocked.Read(ref kv.Value.Value)));
 
     private void Outcome(string channel, string outcome)
     {

@@ -117,7 +117,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         channels.AddRange(extraChannels);
         foreach (var c in channels)
         {
-            _workers.Add(new ChannelWorker(c, _options.ChannelQueueCapacity, _logger, metrics));
+            _workers.Add(new ChannelWorker(c, _options.ChannelQueueCapacity, _logger, metrics, _options.ChannelFullWait, time));
         }
     }
 
@@ -185,7 +185,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         {
             Log.Acknowledged(_logger, alertId, by);
             await SaveAsync(force: true);
-            Dispatch(events);
+            await DispatchAsync(events);
         }
         return result;
     }
@@ -256,13 +256,13 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                 }
             }
             await PersistAsync(events);
-            Dispatch(events);
+            await DispatchAsync(events);
             events.Clear();
         }
         // Shutting down: evaluate what was already queued, save, and give the channels a moment to deliver.
         Drain(events);
         await SaveAsync(force: true);
-        Dispatch(events);
+        await DispatchAsync(events);
         await Task.WhenAll(_workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(5))));
         await _channelsStop.CancelAsync();
         foreach (var w in _workers)
@@ -284,7 +284,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         }
     }
 
-    private void Dispatch(List<AlertEvent> events)
+    private async ValueTask DispatchAsync(List<AlertEvent> events)
     {
         if (events.Count == 0)
         {
@@ -301,7 +301,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                     _metrics.Silenced(w.Channel.Name);
                     continue;
                 }
-                w.Enqueue(e);
+                await w.EnqueueAsync(e);
             }
         }
     }

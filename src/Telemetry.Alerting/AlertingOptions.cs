@@ -51,6 +51,16 @@ public sealed class AlertingOptions
     [Range(1, 1_000_000)]
     public int ChannelQueueCapacity { get; set; } = 10_000;
 
+    /// <summary>
+    /// When a record channel's queue (InfluxDB <c>alerts</c>, the log) is full, how long alert evaluation waits for it
+    /// to make room before the oldest event is dropped: the records keep every event through a burst (SPEC §7.5), and a
+    /// stuck one holds alerting up at most this long (then it drops, and is not waited for until it takes events
+    /// again). 0 drops at once. The default stays under the time the engine's queue absorbs a storm, so no reading
+    /// skips evaluation because a record was slow.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan ChannelFullWait { get; set; } = TimeSpan.FromSeconds(1);
+
     public List<WebhookOptions> Webhooks { get; set; } = [];
 
     public EmailOptions Email { get; set; } = new();

@@ -36,6 +36,12 @@ internal static partial class Log
     [LoggerMessage(4016, LogLevel.Warning, "Alert channel {Channel} is behind: {Superseded} waiting events were replaced by a newer event of the same alert since the last report (latest {AlertId}); each alert's newest state still goes out; counted in telemetry_alert_channel_events_total")]
     public static partial void ChannelCoalescing(ILogger logger, string channel, long superseded, string alertId);
 
+    [LoggerMessage(4017, LogLevel.Warning, "Alert channel {Channel} is full: alert evaluation waited for it {Waits} times since the last report, rather than drop an event; counted in telemetry_alert_channel_full_waits_total")]
+    public static partial void ChannelFullWait(ILogger logger, string channel, long waits);
+
+    [LoggerMessage(4018, LogLevel.Error, "Alert channel {Channel} made no room in {WaitMs} ms: it is treated as stuck and drops its oldest events until it takes events again")]
+    public static partial void ChannelStuck(ILogger logger, string channel, double waitMs);
+
     [LoggerMessage(4011, LogLevel.Error, "Alert channel {Channel} failed to deliver {AlertId} {State}")]
     public static partial void ChannelFailed(ILogger logger, Exception exception, string channel, string alertId, AlertState state);
 

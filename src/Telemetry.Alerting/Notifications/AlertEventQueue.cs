@@ -45,6 +45,8 @@ internal sealed class AlertEventQueue
     });
     private long _head, _tail;
     private bool _closed;
+    // Completed when the taker makes room in a full queue (or the queue closes); created by the first waiter.
+    private TaskCompletionSource? _room;
 
     /// <param name="capacity">Events that may wait.</param>
     /// <param name="coalesceAfter">Waiting events from which a new event replaces its alert's waiting one; <c>null</c> never.</param>
@@ -68,6 +70,22 @@ internal sealed class AlertEventQueue
             {
                 return (int)(_tail - _head);
             }
+        }
+    }
+
+    /// <summary>
+    /// Completes at once while the queue has room (or is closed); when it is full, once the taker has taken events.
+    /// </summary>
+    public Task WhenRoomAsync()
+    {
+        lock (_gate)
+        {
+            if (_closed || _tail - _head < _ring.Length)
+            {
+                return Task.CompletedTask;
+            }
+            _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _room.Task;
         }
     }
 
@@ -122,20 +140,32 @@ internal sealed class AlertEventQueue
         ArgumentNullException.ThrowIfNull(group);
         while (true)
         {
+            TaskCompletionSource? room = null;
+            var took = false;
             lock (_gate)
             {
-                if (_tail > _head)
+                if (_tail == _head)
+                {
+                    if (_closed)
+                    {
+                        return false;
+                    }
+                }
+                else
                 {
                     while (group.Count < max && _tail > _head)
                     {
                         group.Add(Take(_head));
                     }
-                    return true;
+                    room = _room;
+                    _room = null;
+                    took = true;
                 }
-                if (_closed)
-                {
-                    return false;
-                }
+            }
+            if (took)
+            {
+                room?.TrySetResult();
+                return true;
             }
             // Signalled on every empty → non-empty change and on Close; a spare signal only costs one more look.
             await _signal.Reader.ReadAsync().ConfigureAwait(false);
@@ -145,10 +175,14 @@ internal sealed class AlertEventQueue
     /// <summary>Takes no more events; those waiting can still be taken.</summary>
     public void Close()
     {
+        TaskCompletionSource? room;
         lock (_gate)
         {
             _closed = true;
+            room = _room;
+            _room = null;
         }
+        room?.TrySetResult();
         _signal.Writer.TryWrite(true);
     }
 

@@ -8,7 +8,9 @@ namespace Telemetry.Alerting.Notifications;
 /// (<see cref="IAlertChannel.SendManyAsync"/>), so a burst costs the channel one round instead of one per event.
 /// A channel more than one round behind that may coalesce (<see cref="IAlertChannel.CoalescesWhenBehind"/>) keeps
 /// one waiting event per alert, its newest (<see cref="AlertEventQueue"/>); the events it replaced are counted as
-/// <c>superseded</c>. When the queue is full all the same, the OLDEST event is dropped and counted as <c>dropped</c>.
+/// <c>superseded</c>. When the queue is full all the same, a record (<see cref="IAlertChannel.WaitsWhenFull"/>) makes the
+/// caller wait for room, bounded; otherwise, or once that wait runs out, the OLDEST event is dropped and counted as
+/// <c>dropped</c>.
 /// </summary>
 internal sealed class ChannelWorker
 {
@@ -17,13 +19,20 @@ internal sealed class ChannelWorker
     private readonly ILogger _logger;
     private readonly AlertMetrics _metrics;
     private readonly int _maxGroup;
+    private readonly TimeSpan _fullWait;
+    private readonly TimeProvider _time;
+    // Set when the channel made no room within _fullWait; cleared once it has room again.
+    private volatile bool _stuck;
     private Task _task = Task.CompletedTask;
     private readonly LogThrottle _dropLog = new(TimeSpan.FromSeconds(10));
     private readonly LogThrottle _supersededLog = new(TimeSpan.FromSeconds(10));
+    private readonly LogThrottle _waitLog = new(TimeSpan.FromSeconds(10));
 
-    public ChannelWorker(IAlertChannel channel, int capacity, ILogger logger, AlertMetrics metrics)
+    public ChannelWorker(IAlertChannel channel, int capacity, ILogger logger, AlertMetrics metrics, TimeSpan fullWait, TimeProvider time)
     {
         _channel = channel;
+        _fullWait = fullWait;
+        _time = time;
         _logger = logger;
         _metrics = metrics;
         _maxGroup = Math.Clamp(channel.MaxGroup, 1, capacity);
@@ -33,7 +42,46 @@ internal sealed class ChannelWorker
 
     public IAlertChannel Channel => _channel;
 
-    public void Enqueue(AlertEvent e)
+    /// <summary>
+    /// Queues <paramref name="e"/>. For a record whose queue is full this waits until the channel has taken events, at
+    /// most the full-wait time: a record keeps every event through a burst, and a stuck one cannot hold alerting up
+    /// for longer than that (it then drops, and is not waited for again until it takes events).
+    /// </summary>
+    public ValueTask EnqueueAsync(AlertEvent e)
+    {
+        if (_channel.WaitsWhenFull)
+        {
+            var room = _queue.WhenRoomAsync();
+            if (!room.IsCompleted)
+            {
+                return WaitThenEnqueueAsync(e, room);
+            }
+            _stuck = false;
+        }
+        Enqueue(e);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask WaitThenEnqueueAsync(AlertEvent e, Task room)
+    {
+        if (!_stuck)
+        {
+            _metrics.FullWait(_channel.Name);
+            if (_waitLog.TryEnter(Environment.TickCount64, out var waits))
+            {
+                Log.ChannelFullWait(_logger, _channel.Name, waits);
+            }
+            await room.WaitAsync(_fullWait, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (!room.IsCompleted)
+            {
+                _stuck = true;
+                Log.ChannelStuck(_logger, _channel.Name, _fullWait.TotalMilliseconds);
+            }
+        }
+        Enqueue(e);
+    }
+
+    private void Enqueue(AlertEvent e)
     {
         switch (_queue.Enqueue(e, out var lost))
         {

@@ -24,6 +24,14 @@ public interface IAlertChannel
     bool CoalescesWhenBehind => false;
 
     /// <summary>
+    /// True for the records (InfluxDB, log), which must keep every event: when the queue is full, alert evaluation
+    /// waits for the channel (up to <c>Telemetry:Alerts:ChannelFullWait</c>) instead of dropping the oldest event at
+    /// once. A channel that does not make room in that time is treated as stuck: it drops, and evaluation stops waiting
+    /// for it until it takes events again.
+    /// </summary>
+    bool WaitsWhenFull => false;
+
+    /// <summary>
     /// Most events handed over in one <see cref="SendManyAsync"/> (at most the queue's capacity); for a channel that
     /// coalesces, also how many must wait before it does.
     /// </summary>

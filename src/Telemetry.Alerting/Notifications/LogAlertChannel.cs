@@ -10,6 +10,8 @@ internal sealed class LogAlertChannel(ILogger<LogAlertChannel> logger) : IAlertC
 
     public bool HonoursSilences => false;
 
+    public bool WaitsWhenFull => true;
+
     public Task SendAsync(AlertEvent alert, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alert);
@@ -24,6 +26,9 @@ internal sealed class InfluxAlertChannel(IAlertPointWriter writer) : IAlertChann
     public string Name => "influxdb";
 
     public bool HonoursSilences => false;
+
+    /// <summary>The <c>alerts</c> measurement is the record of every event (SPEC §7.5).</summary>
+    public bool WaitsWhenFull => true;
 
     /// <summary>
     /// Everything waiting, in one round: a round costs one spool append (one fsync, which may wait behind a large append

@@ -31,7 +31,9 @@ internal sealed class IngestMetrics
         MqttConnected = f.CreateGauge("telemetry_mqtt_connected", "1 while connected and subscribed to the broker.");
         ActiveAlerts = f.CreateGauge("telemetry_active_alerts", "Alerts currently active.");
         AlertChannelEvents = f.CreateCounter("telemetry_alert_channel_events_total",
-            "Alert events per channel and outcome: delivered, failed, dropped (the channel fell 10,000 behind), silenced.", "channel", "outcome");
+            "Alert events per channel and outcome: delivered, superseded (a newer event of the same alert took its place while the channel was behind), dropped (the channel's queue was full), failed, silenced.", "channel", "outcome");
+        AlertChannelFullWaits = f.CreateCounter("telemetry_alert_channel_full_waits_total",
+            "Times alert evaluation waited for a record channel (InfluxDB, log) whose queue was full, rather than drop an event.", "channel");
         foreach (var r in RejectionReasons.All)
         {
             Rejections.WithLabels(r.Name());
@@ -60,6 +62,7 @@ internal sealed class IngestMetrics
     public Gauge MqttConnected { get; }
     public Gauge ActiveAlerts { get; }
     public Counter AlertChannelEvents { get; }
+    public Counter AlertChannelFullWaits { get; }
 
     /// <summary>The alert channels' outcomes (counted by the alert service) copied in at every scrape.</summary>
     public void ExportChannelOutcomes(Telemetry.Alerting.AlertMetrics alerts)
@@ -70,6 +73,10 @@ internal sealed class IngestMetrics
             foreach (var (channel, outcome, count) in alerts.ChannelOutcomes())
             {
                 AlertChannelEvents.WithLabels(channel, outcome).IncTo(count);
+            }
+            foreach (var (channel, count) in alerts.FullWaits())
+            {
+                AlertChannelFullWaits.WithLabels(channel).IncTo(count);
             }
         });
     }

@@ -174,13 +174,13 @@ public sealed class ChannelTests
     public async Task Worker_EventsThatPiledUpWhileTheChannelWasBusy_GoOutAsOneGroup()
     {
         var channel = new GatedChannel();
-        var worker = new ChannelWorker(channel, 1000, NullLogger.Instance, new AlertMetrics());
+        var worker = new ChannelWorker(channel, 1000, NullLogger.Instance, new AlertMetrics(), TimeSpan.Zero, TimeProvider.System);
         worker.Start(CancellationToken.None);
-        worker.Enqueue(Events.Make(AlertState.Raised, "red", sensor: "gas-first"));
+        await worker.EnqueueAsync(Events.Make(AlertState.Raised, "red", sensor: "gas-first"));
         await Poll.UntilAsync(() => channel.Groups.Count == 1, "the first event to reach the channel");
         for (var i = 0; i < 40; i++)
         {
-            worker.Enqueue(Events.Make(AlertState.Raised, "red", sensor: $"gas-{i:D4}"));
+            await worker.EnqueueAsync(Events.Make(AlertState.Raised, "red", sensor: $"gas-{i:D4}"));
         }
 
         channel.Gate.SetResult();

@@ -4,7 +4,7 @@ using Telemetry.Contracts.Alerts;
 namespace Telemetry.Alerting.Tests.Notifications;
 
 /// <summary>A channel that records each group it is handed; every group waits until <see cref="Gate"/> opens.</summary>
-internal sealed class GatedChannel(bool coalesces = false) : IAlertChannel
+internal sealed class GatedChannel(bool coalesces = false, bool waits = false) : IAlertChannel
 {
     public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -15,6 +15,8 @@ internal sealed class GatedChannel(bool coalesces = false) : IAlertChannel
     public bool HonoursSilences => false;
 
     public bool CoalescesWhenBehind => coalesces;
+
+    public bool WaitsWhenFull => waits;
 
     public Task SendAsync(AlertEvent alert, CancellationToken cancellationToken) => throw new InvalidOperationException("expected groups");
 

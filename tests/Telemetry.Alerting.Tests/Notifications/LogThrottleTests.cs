@@ -26,13 +26,13 @@ public sealed class LogThrottleTests
     {
         var logger = new ListLogger();
         var channel = new StuckChannel();
-        var worker = new ChannelWorker(channel, 1, logger, new AlertMetrics());
+        var worker = new ChannelWorker(channel, 1, logger, new AlertMetrics(), TimeSpan.Zero, TimeProvider.System);
         using var stop = new CancellationTokenSource();
         worker.Start(stop.Token);
         // A queue of one in front of a channel that never finishes: at least 49 of these 50 are dropped.
         for (var i = 0; i < 50; i++)
         {
-            worker.Enqueue(Events.Make(AlertState.Raised, "red", sensor: $"gas-{i:D4}"));
+            await worker.EnqueueAsync(Events.Make(AlertState.Raised, "red", sensor: $"gas-{i:D4}"));
         }
         await stop.CancelAsync();
         await worker.StopAsync(TimeSpan.FromSeconds(10));
