@@ -64,7 +64,7 @@ internal sealed class BulkSocketStream : Stream, IMqttClientStreamEndPoints
         LocalEndPoint = socket.LocalEndPoint!;
         RemoteEndPoint = socket.RemoteEndPoint!;
         // Reads only: writes bypass the buffered stream (it is not safe to read and write it concurrently).
-        _reads = new BufferedStream(new NetworkStream(socket, ownsSocket: true), ReadBufferBytes);
+        _reads = new BufferedStream(new QuickAckNetworkStream(socket), ReadBufferBytes);
         _sender = Task.Run(SendQueuedAsync);
     }
 
@@ -205,5 +205,56 @@ internal sealed class BulkSocketStream : Stream, IMqttClientStreamEndPoints
             _reads.Dispose();
         }
         base.Dispose(disposing);
+    }
+}
+
+/// <summary>
+/// A network stream that asks Linux to acknowledge what arrives at once (<c>TCP_QUICKACK</c>, set again after every
+/// receive, since the kernel falls back to delayed acknowledgements by itself). A broker with Nagle's algorithm on — mosquitto's
+/// default (<c>set_tcp_nodelay false</c>) — holds its next small packet until the previous one is acknowledged, and a
+/// delayed acknowledgement takes 40 ms: the alert publisher waited 40 ms for PUBACKs that way, which was most of the alert
+/// latency at 2,000 readings/s (BENCHMARKS.md, sixth session). Elsewhere it is a plain network stream.
+/// </summary>
+internal sealed class QuickAckNetworkStream(Socket socket) : NetworkStream(socket, ownsSocket: true)
+{
+    private const int IpProtoTcp = 6;
+    private const int TcpQuickAck = 12;
+    private bool _quickAck = OperatingSystem.IsLinux();
+
+    public override int Read(Span<byte> buffer)
+    {
+        var n = base.Read(buffer);
+        AckQuickly();
+        return n;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var n = await base.ReadAsync(buffer, cancellationToken);
+        AckQuickly();
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    private void AckQuickly()
+    {
+        if (!_quickAck)
+        {
+            return;
+        }
+        try
+        {
+            var on = 1;
+            Socket.SetRawSocketOption(IpProtoTcp, TcpQuickAck, MemoryMarshal.AsBytes(new ReadOnlySpan<int>(in on)));
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or PlatformNotSupportedException)
+        {
+            // Closed, or not supported here: acknowledgements are merely delayed as before; stop trying.
+            _quickAck = false;
+        }
     }
 }
