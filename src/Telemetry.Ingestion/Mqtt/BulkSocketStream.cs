@@ -12,7 +12,7 @@ namespace Telemetry.Ingestion.Mqtt;
 /// <see cref="BulkSocketStream"/>: MQTTnet itself reads every packet in two or three small reads and writes every
 /// packet with one or two sends, which at 15,000 readings/s is most of the service's system calls.
 /// </summary>
-internal sealed class BulkSocketStreamProvider : IMqttClientStreamProvider
+internal sealed class BulkSocketStreamProvider(bool ackQuickly = false) : IMqttClientStreamProvider
 {
     public async Task<Stream> ConnectAsync(EndPoint brokerEndPoint, CancellationToken cancellationToken)
     {
@@ -21,7 +21,7 @@ internal sealed class BulkSocketStreamProvider : IMqttClientStreamProvider
         try
         {
             await socket.ConnectAsync(brokerEndPoint, cancellationToken);
-            return new BulkSocketStream(socket);
+            return new BulkSocketStream(socket, ackQuickly);
         }
         catch
         {
@@ -57,14 +57,16 @@ internal sealed class BulkSocketStream : Stream, IMqttClientStreamEndPoints
     private readonly Task _sender;
     private int _disposed;
 
-    public BulkSocketStream(Socket socket)
+    /// <param name="socket">A connected socket; the stream owns it.</param>
+    /// <param name="ackQuickly">Acknowledge what arrives at once (<see cref="QuickAckNetworkStream"/>).</param>
+    public BulkSocketStream(Socket socket, bool ackQuickly = false)
     {
         ArgumentNullException.ThrowIfNull(socket);
         _socket = socket;
         LocalEndPoint = socket.LocalEndPoint!;
         RemoteEndPoint = socket.RemoteEndPoint!;
         // Reads only: writes bypass the buffered stream (it is not safe to read and write it concurrently).
-        _reads = new BufferedStream(new QuickAckNetworkStream(socket), ReadBufferBytes);
+        _reads = new BufferedStream(ackQuickly ? new QuickAckNetworkStream(socket) : new NetworkStream(socket, ownsSocket: true), ReadBufferBytes);
         _sender = Task.Run(SendQueuedAsync);
     }
 
@@ -214,6 +216,7 @@ internal sealed class BulkSocketStream : Stream, IMqttClientStreamEndPoints
 /// default (<c>set_tcp_nodelay false</c>) — holds its next small packet until the previous one is acknowledged, and a
 /// delayed acknowledgement takes 40 ms: the alert publisher waited 40 ms for PUBACKs that way, which was most of the alert
 /// latency at 2,000 readings/s (BENCHMARKS.md, sixth session). Elsewhere it is a plain network stream.
+/// Each receive costs one more system call and each segment its own acknowledgement, so only the alert publisher uses it.
 /// </summary>
 internal sealed class QuickAckNetworkStream(Socket socket) : NetworkStream(socket, ownsSocket: true)
 {

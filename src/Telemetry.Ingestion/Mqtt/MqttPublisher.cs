@@ -105,7 +105,7 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttP
             {
                 return;
             }
-            var options = MqttConnection.Options(_o, _o.ClientId + "-alerts").WithCleanStart(true).Build();
+            var options = MqttConnection.Options(_o, _o.ClientId + "-alerts", ackQuickly: true).WithCleanStart(true).Build();
             var result = await _client.ConnectAsync(options, ct);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {

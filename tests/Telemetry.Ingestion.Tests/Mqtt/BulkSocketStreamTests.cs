@@ -45,10 +45,12 @@ public sealed class BulkSocketStreamTests : IAsyncLifetime
         Assert.Equal(expected, await receiving);
     }
 
-    [Fact]
-    public async Task Reads_OfAFewBytes_ReturnExactlyWhatThePeerSent()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the alert publisher's connection: acknowledges every receive at once
+    public async Task Reads_OfAFewBytes_ReturnExactlyWhatThePeerSent(bool ackQuickly)
     {
-        await using var connection = await ConnectAsync();
+        await using var connection = await ConnectAsync(ackQuickly);
         var (stream, peer) = (connection.Stream, connection.Peer);
         var sent = Packets(seed: 2, count: 2_000, out var packets);
         foreach (var packet in packets)
@@ -89,10 +91,12 @@ public sealed class BulkSocketStreamTests : IAsyncLifetime
         Assert.Equal(expected, received.ToArray());
     }
 
-    [Fact]
-    public async Task PeerGone_TheReadEnds_AndWritesFail()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PeerGone_TheReadEnds_AndWritesFail(bool ackQuickly)
     {
-        await using var connection = await ConnectAsync();
+        await using var connection = await ConnectAsync(ackQuickly);
         var (stream, peer) = (connection.Stream, connection.Peer);
         peer.Client.Linger(0);
         peer.Dispose();
@@ -108,10 +112,10 @@ public sealed class BulkSocketStreamTests : IAsyncLifetime
         Assert.True(failure is IOException or SocketException, $"a write failed oddly: {failure}");
     }
 
-    private async Task<Connection> ConnectAsync()
+    private async Task<Connection> ConnectAsync(bool ackQuickly = false)
     {
         var accepting = _listener.AcceptTcpClientAsync(Ct);
-        var stream = await new BulkSocketStreamProvider().ConnectAsync(_listener.LocalEndpoint, Ct);
+        var stream = await new BulkSocketStreamProvider(ackQuickly).ConnectAsync(_listener.LocalEndpoint, Ct);
         return new Connection(stream, await accepting);
     }
 
