@@ -49,7 +49,8 @@ internal sealed class ChannelWorker
     /// </summary>
     public ValueTask EnqueueAsync(AlertEvent e)
     {
-        if (_channel.WaitsWhenFull)
+        // A full-wait of 0 means "drop at once" (as a channel that does not wait), not "stuck after waiting 0 ms".
+        if (_channel.WaitsWhenFull && _fullWait > TimeSpan.Zero)
         {
             var room = _queue.WhenRoomAsync();
             if (!room.IsCompleted)

@@ -179,13 +179,30 @@ public sealed class AlertEventQueueTests
         Assert.Equal(10, metrics.Channel("gated", "dropped"));
     }
 
+    [Fact]
+    public async Task RecordChannelFull_WithNoFullWaitConfigured_DropsAtOnce_WithoutCallingItStuck()
+    {
+        var (metrics, channel, worker, _) = await BusyWorkerAsync(coalesces: false, waits: true, fullWait: TimeSpan.Zero);
+
+        for (var i = 0; i < 25; i++)
+        {
+            var enqueued = worker.EnqueueAsync(Flap(i)).AsTask();
+            Assert.True(enqueued.IsCompletedSuccessfully);
+        }
+        channel.Gate.SetResult();
+        await worker.StopAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(5, metrics.Channel("gated", "dropped"));
+        Assert.Empty(metrics.FullWaits());
+    }
+
     /// <summary>A worker with room for 20 events whose channel is busy with a first group until its gate opens.</summary>
-    private static async Task<(AlertMetrics, GatedChannel, ChannelWorker, FakeTimeProvider)> BusyWorkerAsync(bool coalesces, bool waits = false)
+    private static async Task<(AlertMetrics, GatedChannel, ChannelWorker, FakeTimeProvider)> BusyWorkerAsync(bool coalesces, bool waits = false, TimeSpan? fullWait = null)
     {
         var metrics = new AlertMetrics();
         var channel = new GatedChannel(coalesces, waits);
         var time = new FakeTimeProvider();
-        var worker = new ChannelWorker(channel, 20, NullLogger.Instance, metrics, TimeSpan.FromSeconds(1), time);
+        var worker = new ChannelWorker(channel, 20, NullLogger.Instance, metrics, fullWait ?? TimeSpan.FromSeconds(1), time);
         worker.Start(CancellationToken.None);
         await worker.EnqueueAsync(Events.Make(AlertState.Raised, "amber", sensor: "gas-busy"));
         await Poll.UntilAsync(() => channel.Groups.Count == 1, "the channel to be busy with a first group");
