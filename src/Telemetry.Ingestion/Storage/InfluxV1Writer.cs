@@ -126,18 +126,29 @@ internal static class LineBody
     public static MemoryStream Encode(IReadOnlyList<ReadOnlyMemory<byte>> lines, bool gzip)
     {
         var output = Streams.GetStream("influx-write-body");
-        using (Stream target = gzip ? new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true) : output)
+        if (gzip)
         {
-            for (var i = 0; i < lines.Count; i++)
-            {
-                if (i > 0)
-                {
-                    target.WriteByte((byte)'\n');
-                }
-                target.Write(lines[i].Span);
-            }
+            // The gzip stream must be closed to write its trailer, and must leave the body open for the caller.
+            using var zip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true);
+            Join(lines, zip);
+        }
+        else
+        {
+            Join(lines, output);
         }
         output.Position = 0;
         return output;
+    }
+
+    private static void Join(IReadOnlyList<ReadOnlyMemory<byte>> lines, Stream target)
+    {
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (i > 0)
+            {
+                target.WriteByte((byte)'\n');
+            }
+            target.Write(lines[i].Span);
+        }
     }
 }
