@@ -5,10 +5,11 @@
 #   ours  our service (consumer.sh): started once to create its session, stopped, N published, started again,
 #         timed from its start until SELECT count(*) == N
 #   bench/backlog.sh N sub|ours      (needs PEERS, RES and the consumer.sh variables; see run.sh)
-# Prints one line: "MODE N seconds rate lost peak_rss_kb cpu_s broker_dropped S/D/I/L" (the last, from /metrics: alert
-# events our MQTT alert channel replaced by a newer event of the same alert while it was behind (S), and events dropped
-# because 10,000 waited: by MQTT (D), by the InfluxDB alert channel (I) and by the log channel (L); "-" for the plain
-# subscriber)
+# Prints one line: "MODE N seconds rate lost peak_rss_kb cpu_s broker_dropped S/D/I/L broker_cpu_s/db_cpu_s" (S/D/I/L,
+# from /metrics: alert events our MQTT alert channel replaced by a newer event of the same alert while it was behind
+# (S), and events dropped because 10,000 waited: by MQTT (D), by the InfluxDB alert channel (I) and by the log channel
+# (L); "-" for the plain subscriber. The last field: CPU seconds mosquitto and influxd used during the drain, which
+# share the machine's cores with the consumer)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 N="${1:?usage: backlog.sh N sub|ours}"
@@ -21,6 +22,12 @@ trap 'stop_service' EXIT
 "$PEERS/start-services.sh" --fresh 2>&1 | sed 's/^/    /' >&2
 reset_db
 HZ="$(getconf CLK_TCK)"
+BROKER_PID="$(pid_alive "$PID_DIR/mosquitto.pid" mosquitto || echo 0)"
+DB_PID="$(pid_alive "$PID_DIR/influxd.pid" influxd || echo 0)"
+# servers_cpu B0 D0 -> "broker_s/db_s" used since the tick counts B0 and D0
+servers_cpu() {
+  awk -v b="$(($(cpu_ticks "$BROKER_PID") - $1))" -v d="$(($(cpu_ticks "$DB_PID") - $2))" -v hz="$HZ" 'BEGIN{printf "%.1f/%.1f", b/hz, d/hz}'
+}
 
 case "$MODE" in
 sub)
@@ -32,11 +39,11 @@ sub)
   kill -TERM "$sp" 2>/dev/null; wait "$sp" 2>/dev/null || true
   drop0="$(broker_dropped)"
   publish_load "$N" "$RES/backlog-sub-pub.json"
-  t0="$(now_ms)"
+  t0="$(now_ms)"; b0="$(cpu_ticks "$BROKER_PID")"; d0="$(cpu_ticks "$DB_PID")"
   got="$(timeout "$TIMEOUT_S" mosquitto_sub -h "$MQTT_HOST" -p "$MQTT_PORT" -i "$cid" -c -q 1 -t 'tunnels/#' -C "$N" | wc -l)"
   t1="$(now_ms)"
   secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1000}')"
-  echo "backlog-sub $N $secs $(awk -v n="$got" -v s="$secs" 'BEGIN{printf "%d", n/s}') $((N - got)) - - $(($(broker_dropped) - drop0)) -"
+  echo "backlog-sub $N $secs $(awk -v n="$got" -v s="$secs" 'BEGIN{printf "%d", n/s}') $((N - got)) - - $(($(broker_dropped) - drop0)) - $(servers_cpu "$b0" "$d0")"
   ;;
 ours)
   cid="bench-backlog-ours"
@@ -45,7 +52,7 @@ ours)
   drop0="$(broker_dropped)"
   publish_load "$N" "$RES/backlog-ours-pub.json"
   [[ "$(influx_count)" == 0 ]] || die "readings stored while the service was stopped"
-  t0="$(now_ms)"
+  t0="$(now_ms)"; b0="$(cpu_ticks "$BROKER_PID")"; d0="$(cpu_ticks "$DB_PID")"
   start_service "$cid" 60 || log "service did not log its subscription (draining anyway)"
   count=0; last=0; t_change="$t0"; t_last="$t0"
   while :; do
@@ -57,6 +64,7 @@ ours)
     if ((now - t_change > STALL_S * 1000)); then log "backlog: no progress for ${STALL_S}s, count=$count of $N"; break; fi
     if ((now - t0 > TIMEOUT_S * 1000)); then log "backlog: timeout, count=$count of $N"; break; fi
   done
+  servers="$(servers_cpu "$b0" "$d0")"
   hwm="$(vm_kb "$SVC_PID" VmHWM)"
   cpu="$(awk -v t="$(cpu_ticks "$SVC_PID")" -v hz="$HZ" 'BEGIN{printf "%.2f", t/hz}')"
   alert_dropped="$(curl -s "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" | awk '
@@ -67,7 +75,7 @@ ours)
     END { printf "%d/%d/%d/%d", s, d, i, l }')"
   stop_service
   secs="$(awk -v a="$t0" -v b="$t_last" 'BEGIN{printf "%.3f", (b-a)/1000}')"
-  echo "backlog-ours $N $secs $(awk -v n="$count" -v s="$secs" 'BEGIN{printf "%d", (s>0)?n/s:0}') $((N - count)) $hwm $cpu $(($(broker_dropped) - drop0)) $alert_dropped"
+  echo "backlog-ours $N $secs $(awk -v n="$count" -v s="$secs" 'BEGIN{printf "%d", (s>0)?n/s:0}') $((N - count)) $hwm $cpu $(($(broker_dropped) - drop0)) $alert_dropped $servers"
   ;;
 *) die "mode must be sub or ours" ;;
 esac

@@ -30,19 +30,20 @@ summarize() {
     FNR > 1 && $3 != "FAILED" {
       k = $1 SUBSEP $2; if (!(k in seen)) { seen[k] = 1; order[++no] = k }
       vals[k] = vals[k] " " $4; runs[k]++; lost[k] = lost[k] " " $5; adrop[k] = adrop[k] " " (($8 == "") ? "-" : $8)
+      servers[k] = servers[k] " " (($9 == "") ? "-" : $9)
       if ($6 != "-" && $6 != "") rss[k] = rss[k] " " $6
       if ($7 != "-" && $7 != "") cpu[k] = cpu[k] " " ($7 / $2 * 1e6)
       rate[k] = 1
     }
     FNR > 1 && $3 == "FAILED" { failed[$1 SUBSEP $2]++ }
     END {
-      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) | alert events: MQTT superseded/dropped, InfluxDB/log dropped (each run) |\n|---|---|---|---|---|---|---|---|---|\n"
+      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) | alert events: MQTT superseded/dropped, InfluxDB/log dropped (each run) | drains: mosquitto/influxd CPU s meanwhile (each run) |\n|---|---|---|---|---|---|---|---|---|---|\n"
       for (i = 1; i <= no; i++) {
         k = order[i]; split(k, pn, SUBSEP)
         m[k] = med(k)
         vr = vals[k]; vals[k] = rss[k]; r = (rss[k] == "") ? "-" : sprintf("%.0f", med(k) / 1024)
         vals[k] = cpu[k]; c = (cpu[k] == "") ? "-" : sprintf("%.1f", med(k)); vals[k] = vr
-        printf "| %s | %d | %d%s | %d | %s | %s | %s | %s | %s |\n", pn[1], pn[2], runs[k], (failed[k] ? " (+" failed[k] " failed)" : ""), m[k], vr, lost[k], r, c, adrop[k]
+        printf "| %s | %d | %d%s | %d | %s | %s | %s | %s | %s | %s |\n", pn[1], pn[2], runs[k], (failed[k] ? " (+" failed[k] " failed)" : ""), m[k], vr, lost[k], r, c, adrop[k], servers[k]
       }
       print ""
       for (i = 1; i <= no; i++) {
@@ -99,8 +100,10 @@ export SPOOL_DIR="$BENCH_TMP/spool"
 [[ -f "$SVC_DLL" && -f "$PROBE_DLL" ]] || { echo "build output missing: run without --no-build" >&2; exit 1; }
 
 STAMP="$(date -u +%Y%m%d-%H%M%S)"
-ROWS="$RES/bench-$STAMP.tsv"   # phase N seconds rate lost peak_rss_kb cpu_s alert events S/D/I/L: MQTT superseded/dropped, InfluxDB/log dropped (one row per run)
-printf 'phase\tn\tseconds\trate\tlost\tpeak_rss_kb\tcpu_s\talert_events_s_d_i_l\n' >"$ROWS"
+# phase N seconds rate lost peak_rss_kb cpu_s alert events S/D/I/L: MQTT superseded/dropped, InfluxDB/log dropped;
+# for drains, the CPU seconds mosquitto/influxd used meanwhile (one row per run)
+ROWS="$RES/bench-$STAMP.tsv"
+printf 'phase\tn\tseconds\trate\tlost\tpeak_rss_kb\tcpu_s\talert_events_s_d_i_l\tbroker_db_cpu_s\n' >"$ROWS"
 log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for n in $SIZES; do
@@ -126,11 +129,11 @@ for n in $SIZES; do
         for mode in sub ours; do
           log "=== backlog-$mode, N=$n (run $i/$r)"
           if line="$("$REPO/bench/backlog.sh" "$n" "$mode")"; then
-            read -r p nn secs rate lost hwm cpu dropped adropped <<<"$line"
+            read -r p nn secs rate lost hwm cpu dropped adropped servers <<<"$line"
             ((dropped == 0)) || log "broker dropped $dropped messages in backlog-$mode"
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$nn" "$secs" "$rate" "$lost" "$hwm" "$cpu" "${adropped:--}" >>"$ROWS"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$nn" "$secs" "$rate" "$lost" "$hwm" "$cpu" "${adropped:--}" "${servers:--}" >>"$ROWS"
           else
-            printf 'backlog-%s\t%s\tFAILED\t-\t-\t-\t-\t-\n' "$mode" "$n" >>"$ROWS"
+            printf 'backlog-%s\t%s\tFAILED\t-\t-\t-\t-\t-\t-\n' "$mode" "$n" >>"$ROWS"
           fi
         done
       done
