@@ -92,6 +92,7 @@ public sealed class InfluxV2ContractTests : IAsyncLifetime
             ["Telemetry__Influx__Bucket"] = "telemetry/autogen",
             ["Telemetry__Influx__Token"] = "test-token-123",
             ["Telemetry__Influx__RetryMinDelay"] = "00:00:00.050",
+            ["Telemetry__Influx__Gzip"] = "true",
         });
         await service.StartAndWaitReadyAsync();
         await using var sensor = await MqttTestClient.ConnectAsync(broker.Host, broker.Port);
