@@ -24,20 +24,25 @@ HARNESS_PHASES="${HARNESS_PHASES:-broker-node broker-c db nodered-batch consumer
 summarize() {
   echo "Tunnel Telemetry end-to-end benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load avg at end $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
-  awk -F'\t' '
+  awk -F'\t' -v cores="$(nproc)" '
     function med(k,   n, i, j, t, a) { n = split(vals[k], a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
       return n ? a[int((n + 1) / 2)] : "-" }
     FNR > 1 && $3 != "FAILED" {
       k = $1 SUBSEP $2; if (!(k in seen)) { seen[k] = 1; order[++no] = k }
       vals[k] = vals[k] " " $4; runs[k]++; lost[k] = lost[k] " " $5; adrop[k] = adrop[k] " " (($8 == "") ? "-" : $8)
-      servers[k] = servers[k] " " (($9 == "") ? "-" : $9)
+      if ($9 ~ /^[0-9.]+\/[0-9.]+$/) {
+        split($9, sv, "/"); servers[k] = servers[k] sprintf(" %.1f/%.1f", sv[1] / $2 * 1e6, sv[2] / $2 * 1e6)
+        # the fastest any consumer could drain with the servers doing this much work per reading: all cores, minus theirs
+        if (sv[1] + sv[2] > 0) ceil[k] = ceil[k] " " (cores * $2 / (sv[1] + sv[2]))
+      }
+      else servers[k] = servers[k] " -"
       if ($6 != "-" && $6 != "") rss[k] = rss[k] " " $6
       if ($7 != "-" && $7 != "") cpu[k] = cpu[k] " " ($7 / $2 * 1e6)
       rate[k] = 1
     }
     FNR > 1 && $3 == "FAILED" { failed[$1 SUBSEP $2]++ }
     END {
-      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) | alert events: MQTT superseded/dropped, InfluxDB/log dropped (each run) | drains: mosquitto/influxd CPU s meanwhile (each run) |\n|---|---|---|---|---|---|---|---|---|---|\n"
+      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) | alert events: MQTT superseded/dropped, InfluxDB/log dropped (each run) | drains: mosquitto/influxd CPU s per 1M readings meanwhile (each run) |\n|---|---|---|---|---|---|---|---|---|---|\n"
       for (i = 1; i <= no; i++) {
         k = order[i]; split(k, pn, SUBSEP)
         m[k] = med(k)
@@ -57,6 +62,10 @@ summarize() {
         }
         if (pn[1] == "backlog-ours" && m["backlog-sub" SUBSEP n] != "")
           printf "N=%d backlog drain: %.0f %% of a plain persistent subscriber draining the same backlog (%s)\n", n, 100 * m[k] / m["backlog-sub" SUBSEP n], m["backlog-sub" SUBSEP n]
+        if (pn[1] == "backlog-ours" && ceil[k] != "") {
+          vals[k] = ceil[k]; c = med(k)
+          printf "N=%d backlog drain: mosquitto and influxd alone, doing the work our drain gave them, leave room for at most %.0f readings/s on %d cores (%.0f %% of the plain subscriber), even for a consumer that cost nothing\n", n, c, cores, (m["backlog-sub" SUBSEP n] != "") ? 100 * c / m["backlog-sub" SUBSEP n] : 0
+        }
       }
     }' "$@"
 }
