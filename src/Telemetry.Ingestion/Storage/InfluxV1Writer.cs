@@ -9,7 +9,7 @@ using Telemetry.Ingestion.Configuration;
 namespace Telemetry.Ingestion.Storage;
 
 /// <summary>
-/// InfluxDB 1.x: <c>POST /write?db=&amp;rp=&amp;precision=ns</c>, gzip, Basic auth (tech-facts §3: InfluxDB.Client
+/// InfluxDB 1.x: <c>POST /write?db=&amp;rp=&amp;precision=ns</c>, gzip if configured, Basic auth (tech-facts §3: InfluxDB.Client
 /// speaks only <c>/api/v2/write</c>, which 1.x before 1.8 does not have).
 /// </summary>
 internal sealed class InfluxV1Writer : IInfluxWriter
@@ -115,7 +115,7 @@ internal sealed class InfluxV1Writer : IInfluxWriter
     }
 }
 
-/// <summary>Joins lines into one request body, gzipped when asked (InfluxData: up to 5× faster writes).</summary>
+/// <summary>Joins lines into one request body, gzipped when asked (it pays over a slow link; on loopback it only costs CPU).</summary>
 internal static class LineBody
 {
     // A 5,000-line body is a few hundred KB: a fresh MemoryStream put each one (and its growth) on the large-object

@@ -9,7 +9,7 @@ namespace Telemetry.Ingestion.Storage;
 
 /// <summary>
 /// InfluxDB 2.x/3.x through InfluxDB.Client's <c>WriteApiAsync</c> (one awaited request per call, no hidden
-/// retries: the resilient writer owns retrying). Gzip on; org, bucket and token from configuration.
+/// retries: the resilient writer owns retrying). Gzip when Telemetry:Influx:Gzip; org, bucket and token from configuration.
 /// </summary>
 internal sealed class InfluxV2Writer : IInfluxWriter
 {
