@@ -173,6 +173,28 @@ public sealed class IngestionEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task QoS0AndQoS1Readings_AreBothStored_AndOnlyTheQoS1OneIsAcknowledged()
+    {
+        // A sensor may publish at QoS 0: the broker then delivers at QoS 0, with no packet id and nothing to acknowledge.
+        var t = Feed.BaseMs();
+        await _sensor.PublishAsync(Topic("gas", "q0"), $$$"""{"ts":{{{t}}},"values":{"co_ppm":1}}""", qos: MQTTnet.Protocol.MqttQualityOfServiceLevel.AtMostOnce);
+        await _sensor.PublishAsync(Topic("gas", "q1"), $$$"""{"ts":{{{t}}},"values":{"co_ppm":2}}""");
+
+        var rows = await Poll.ForAsync(() => _influx.RowsAsync(_db, "SELECT sensor, co_ppm FROM gas"), r => r.Count == 2, "both readings");
+        Assert.Equal(["q0", "q1"], rows.Select(r => r["sensor"].GetString()).Order(StringComparer.Ordinal));
+        Assert.Equal(2, await _service.MetricAsync("telemetry_messages_received_total"));
+        Assert.Equal(0, await _service.MetricAsync("telemetry_mqtt_acks_dropped_total"));
+
+        // The QoS 1 reading was acknowledged: a restart gets nothing redelivered.
+        await _service.Process.StopAsync();
+        _service.Renew();
+        await _service.StartAndWaitReadyAsync();
+        await _sensor.PublishAsync(Topic("gas", "q1"), $$$"""{"ts":{{{t + 1}}},"values":{"co_ppm":3}}""");
+        await Poll.UntilAsync(async () => await _service.MetricAsync("telemetry_readings_stored_total") == 1, "the reading after the restart stored");
+        Assert.Equal(1, await _service.MetricAsync("telemetry_messages_received_total"));
+    }
+
+    [Fact]
     public async Task HealthMetricsAndIngestStats_AreServed()
     {
         Assert.Contains("Healthy", await _service.GetAsync("/health/live"), StringComparison.Ordinal);

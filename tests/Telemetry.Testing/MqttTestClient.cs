@@ -38,15 +38,15 @@ public sealed class MqttTestClient : IAsyncDisposable
         return wrapper;
     }
 
-    public Task PublishAsync(string topic, string payload, bool retain = false) =>
-        PublishAsync(topic, System.Text.Encoding.UTF8.GetBytes(payload), retain);
+    public Task PublishAsync(string topic, string payload, bool retain = false, MqttQualityOfServiceLevel qos = MqttQualityOfServiceLevel.AtLeastOnce) =>
+        PublishAsync(topic, System.Text.Encoding.UTF8.GetBytes(payload), retain, qos);
 
-    public async Task PublishAsync(string topic, byte[] payload, bool retain = false)
+    public async Task PublishAsync(string topic, byte[] payload, bool retain = false, MqttQualityOfServiceLevel qos = MqttQualityOfServiceLevel.AtLeastOnce)
     {
         var message = new MqttApplicationMessageBuilder()
             .WithTopic(topic)
             .WithPayload(payload)
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithQualityOfServiceLevel(qos)
             .WithRetainFlag(retain)
             .Build();
         var result = await _client.PublishAsync(message);

@@ -7,14 +7,18 @@ using MQTTnet.Channel;
 using MQTTnet.Diagnostics.Logger;
 using MQTTnet.Formatter;
 using MQTTnet.Implementations;
+using MQTTnet.Packets;
 
 namespace Telemetry.Ingestion.Mqtt;
 
 /// <summary>
 /// Builds the subscribing connection's transport: MQTTnet's own TCP (and TLS) channel wrapped in an
-/// <see cref="IngressChannel"/>. Keeps the channel of the current connection so the ingress can coalesce its acks.
+/// <see cref="IngressChannel"/>, under an <see cref="IngressAdapter"/> that hands every PUBLISH to
+/// <paramref name="onPublish"/>. Keeps the channel of the current connection so the ingress can coalesce its acks.
 /// </summary>
-internal sealed class IngressAdapterFactory(Action<int>? onWindowExceeded = null) : IMqttClientAdapterFactory
+internal sealed class IngressAdapterFactory(
+    Func<MqttPublishPacket, IngressAdapter, ValueTask> onPublish,
+    Action<int>? onWindowExceeded = null) : IMqttClientAdapterFactory
 {
     private volatile IngressChannel? _current;
 
@@ -28,11 +32,11 @@ internal sealed class IngressAdapterFactory(Action<int>? onWindowExceeded = null
         var channel = new IngressChannel(new MqttTcpChannel(options), window, onWindowExceeded);
         _current = channel;
         var formatter = new MqttPacketFormatterAdapter(options.ProtocolVersion, new MqttBufferWriter(options.WriterBufferSize, options.WriterBufferSizeMax));
-        return new MqttChannelAdapter(channel, formatter, logger)
+        return new IngressAdapter(new MqttChannelAdapter(channel, formatter, logger)
         {
             AllowPacketFragmentation = options.AllowPacketFragmentation,
             PacketInspector = packetInspector,
-        };
+        }, onPublish);
     }
 }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Exceptions;
+using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using Telemetry.Ingestion.Configuration;
 using Telemetry.Ingestion.Metrics;
@@ -11,28 +12,46 @@ namespace Telemetry.Ingestion.Mqtt;
 /// <summary>
 /// Owns the subscribing MQTT connection (SPEC §8): MQTT 5, a persistent session under a fixed client id, QoS 1 on
 /// <c>{root}/#</c> (so wrong topic shapes arrive and are quarantined), and the reconnect loop MQTTnet's maintainers
-/// recommend (a loop that checks the connection, not a reconnect inside the Disconnected event). The receive handler
-/// only copies the message into the <see cref="IngestQueue"/>; acknowledgement happens later, from the processor,
-/// once the message's readings are durable.
+/// recommend (a loop that checks the connection, not a reconnect inside the Disconnected event). Every PUBLISH comes
+/// straight from MQTTnet's receive loop (<see cref="IngressAdapter"/>) and is only copied into the
+/// <see cref="IngestQueue"/>; its PUBACK is sent later, from the processor, once the message's readings are durable.
 /// </summary>
-internal sealed class MqttIngress(
-    IOptions<MqttOptions> options,
-    IOptions<IngestionOptions> ingestion,
-    IngestQueue queue,
-    IngestMetrics metrics,
-    TimeProvider time,
-    ILogger<MqttIngress> logger) : BackgroundService, IAcknowledger
+internal sealed class MqttIngress : BackgroundService, IAcknowledger
 {
-    private readonly MqttOptions _o = options.Value;
+    private readonly MqttOptions _o;
+    private readonly IOptions<IngestionOptions> _ingestion;
+    private readonly IngestQueue _queue;
+    private readonly IngestMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger<MqttIngress> _logger;
     private readonly SemaphoreSlim _connectionLost = new(0, 1);
     private readonly List<string> _extraFilters = [];
-    // MQTTnet's client over our transport (IngressChannel): the receive window enforced, acks coalesced.
-    private readonly (IngressAdapterFactory Transport, IMqttClient Client) _mqtt = CreateClient(logger);
+    // MQTTnet's client over our transport (IngressChannel): the receive window enforced, acks coalesced, and every
+    // PUBLISH handed to OnPublishAsync from the receive loop (IngressAdapter).
+    private readonly (IngressAdapterFactory Transport, IMqttClient Client) _mqtt;
     private long _generation;
     private volatile bool _stopping;
     private MqttClientConnectResultCode? _lastRefusal;
     private volatile bool _accepting = true;
     private volatile bool _subscribed;
+
+    public MqttIngress(
+        IOptions<MqttOptions> options,
+        IOptions<IngestionOptions> ingestion,
+        IngestQueue queue,
+        IngestMetrics metrics,
+        TimeProvider time,
+        ILogger<MqttIngress> logger)
+    {
+        _o = options.Value;
+        _ingestion = ingestion;
+        _queue = queue;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        var transport = new IngressAdapterFactory(OnPublishAsync, window => Log.ReceiveWindowExceeded(logger, window));
+        _mqtt = (transport, new MqttClientFactory().CreateMqttClient(transport));
+    }
 
     /// <summary>True while connected and subscribed: the readiness condition.</summary>
     public bool IsSubscribed => _subscribed && _mqtt.Client.IsConnected;
@@ -48,7 +67,6 @@ internal sealed class MqttIngress(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var client = _mqtt.Client;
-        client.ApplicationMessageReceivedAsync += OnMessageAsync;
         client.DisconnectedAsync += e =>
         {
             if (e.ClientWasConnected)
@@ -56,10 +74,10 @@ internal sealed class MqttIngress(
                 // Every ack still pending belongs to the dead connection; the broker redelivers those messages.
                 Interlocked.Increment(ref _generation);
                 _subscribed = false;
-                metrics.MqttConnected.Set(0);
+                _metrics.MqttConnected.Set(0);
                 if (!_stopping)
                 {
-                    Log.Disconnected(logger, e.Reason.ToString(), queue.Count);
+                    Log.Disconnected(_logger, e.Reason.ToString(), _queue.Count);
                 }
                 try
                 {
@@ -82,7 +100,7 @@ internal sealed class MqttIngress(
                 if (failure is not null)
                 {
                     var wait = Jitter(delay);
-                    Log.ConnectFailed(logger, Host, _o.Port, failure, wait);
+                    Log.ConnectFailed(_logger, Host, _o.Port, failure, wait);
                     await Delay(wait, stoppingToken);
                     delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _o.ReconnectMaxDelay.Ticks));
                     continue;
@@ -105,19 +123,19 @@ internal sealed class MqttIngress(
     {
         // Stop taking messages, let the processor make durable and acknowledge what it has, then disconnect.
         _accepting = false;
-        Log.Draining(logger);
-        queue.Writer.TryComplete();
+        Log.Draining(_logger);
+        _queue.Writer.TryComplete();
         if (Drained is { } drained)
         {
             try
             {
                 // Bounded: with InfluxDB down and the spool full the group in hand can never become durable. It is
                 // then left unacknowledged, and the broker redelivers it to the next session.
-                await drained.WaitAsync(ingestion.Value.ShutdownTimeout, cancellationToken);
+                await drained.WaitAsync(_ingestion.Value.ShutdownTimeout, cancellationToken);
             }
             catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
             {
-                Log.DrainTimedOut(logger, ingestion.Value.ShutdownTimeout);
+                Log.DrainTimedOut(_logger, _ingestion.Value.ShutdownTimeout);
             }
         }
         _stopping = true;
@@ -155,7 +173,7 @@ internal sealed class MqttIngress(
                 catch (Exception ex) when (ex is ObjectDisposedException or MqttCommunicationException or IOException or System.Net.Sockets.SocketException)
                 {
                     // The connection died with the acks unsent: the broker redelivers those messages.
-                    metrics.AcksDropped.Inc(group.Count);
+                    _metrics.AcksDropped.Inc(group.Count);
                 }
             }
         }
@@ -163,43 +181,47 @@ internal sealed class MqttIngress(
 
     private async ValueTask AcknowledgeOneAsync(InboundMessage message)
     {
-        if (message.Delivery is not { } delivery || message.Generation != Interlocked.Read(ref _generation) || !_mqtt.Client.IsConnected)
+        if (message.PacketId == 0)
         {
-            metrics.AcksDropped.Inc();
+            return; // QoS 0: nothing to acknowledge
+        }
+        if (message.Connection is not { } connection || message.Generation != Interlocked.Read(ref _generation) || !_mqtt.Client.IsConnected)
+        {
+            _metrics.AcksDropped.Inc();
             return;
         }
         try
         {
-            await delivery.AcknowledgeAsync(CancellationToken.None);
+            await connection.AcknowledgeAsync(message.PacketId, CancellationToken.None);
         }
         catch (Exception ex) when (ex is NullReferenceException or InvalidOperationException or ObjectDisposedException or MqttCommunicationException or OperationCanceledException)
         {
-            // The connection died between the check and the send (MQTTnet 5.2 throws NullReferenceException then):
-            // the broker redelivers the message, and storing it twice is harmless (point identity).
-            metrics.AcksDropped.Inc();
+            // The connection died between the check and the send: the broker redelivers the message, and storing it
+            // twice is harmless (point identity).
+            _metrics.AcksDropped.Inc();
         }
     }
 
-    private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    /// <summary>Every PUBLISH, straight from MQTTnet's receive loop (<see cref="IngressAdapter"/>): copied into the _queue.</summary>
+    private ValueTask OnPublishAsync(MqttPublishPacket publish, IngressAdapter connection)
     {
-        e.AutoAcknowledge = false;
         if (!_accepting)
         {
             // Shutting down: leave it unacknowledged; the broker keeps it for the next session.
-            return Task.CompletedTask;
+            return ValueTask.CompletedTask;
         }
-        var m = e.ApplicationMessage;
-        var inbound = new InboundMessage(m.Topic, m.Payload.IsEmpty ? [] : System.Buffers.BuffersExtensions.ToArray(m.Payload),
-            time.GetUtcNow().ToUnixTimeMilliseconds(), e, Interlocked.Read(ref _generation));
-        metrics.MessagesReceived.Inc();
-        return queue.Writer.TryWrite(inbound) ? Task.CompletedTask : WriteSlowAsync(inbound);
+        var packetId = publish.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce ? (ushort)0 : publish.PacketIdentifier;
+        var inbound = new InboundMessage(publish.Topic, publish.Payload.IsEmpty ? [] : System.Buffers.BuffersExtensions.ToArray(publish.Payload),
+            _time.GetUtcNow().ToUnixTimeMilliseconds(), connection, packetId, Interlocked.Read(ref _generation));
+        _metrics.MessagesReceived.Inc();
+        return _queue.Writer.TryWrite(inbound) ? ValueTask.CompletedTask : new ValueTask(WriteSlowAsync(inbound));
     }
 
     private async Task WriteSlowAsync(InboundMessage inbound)
     {
         try
         {
-            await queue.Writer.WriteAsync(inbound);
+            await _queue.Writer.WriteAsync(inbound);
         }
         catch (System.Threading.Channels.ChannelClosedException)
         {
@@ -219,7 +241,7 @@ internal sealed class MqttIngress(
                 if (_lastRefusal != result.ResultCode)
                 {
                     _lastRefusal = result.ResultCode;
-                    Log.Refused(logger, result.ResultCode.ToString(), result.ReasonString ?? "");
+                    Log.Refused(_logger, result.ResultCode.ToString(), result.ReasonString ?? "");
                 }
                 return $"refused: {result.ResultCode}";
             }
@@ -239,7 +261,7 @@ internal sealed class MqttIngress(
             {
                 if (item.ResultCode != MqttClientSubscribeResultCode.GrantedQoS1)
                 {
-                    Log.SubscribeRefused(logger, item.TopicFilter.Topic, item.ResultCode.ToString());
+                    Log.SubscribeRefused(_logger, item.TopicFilter.Topic, item.ResultCode.ToString());
                     await client.DisconnectAsync(cancellationToken: ct);
                     return $"subscription to {item.TopicFilter.Topic} refused: {item.ResultCode}";
                 }
@@ -249,10 +271,10 @@ internal sealed class MqttIngress(
                 return "connection dropped while subscribing";
             }
             _subscribed = true;
-            metrics.MqttConnected.Set(1);
+            _metrics.MqttConnected.Set(1);
             // Drain a stale lost-connection signal from the previous connection.
             _connectionLost.Wait(0, CancellationToken.None);
-            Log.Connected(logger, Host, _o.Port, _o.ClientId, result.IsSessionPresent, string.Join(", ", filters));
+            Log.Connected(_logger, Host, _o.Port, _o.ClientId, result.IsSessionPresent, string.Join(", ", filters));
             return null;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -272,19 +294,13 @@ internal sealed class MqttIngress(
             .WithReceiveMaximum((ushort)_o.ReceiveMaximum)
             .Build();
 
-    private static (IngressAdapterFactory, IMqttClient) CreateClient(ILogger logger)
-    {
-        var transport = new IngressAdapterFactory(window => Log.ReceiveWindowExceeded(logger, window));
-        return (transport, new MqttClientFactory().CreateMqttClient(transport));
-    }
-
     private static TimeSpan Jitter(TimeSpan d) => d * (0.8 + (Random.Shared.NextDouble() * 0.4));
 
     private async Task Delay(TimeSpan d, CancellationToken ct)
     {
         try
         {
-            await Task.Delay(d, time, ct);
+            await Task.Delay(d, _time, ct);
         }
         catch (OperationCanceledException)
         {

@@ -1,10 +1,11 @@
-using MQTTnet;
+using Telemetry.Ingestion.Mqtt;
 
 namespace Telemetry.Ingestion.Pipeline;
 
 /// <summary>
-/// One MQTT message as the pipeline sees it. <see cref="Delivery"/> is what acknowledges it to the broker once its
-/// readings are durable; <see cref="Generation"/> ties it to the connection it arrived on (acks for a dead
-/// connection are dropped: the broker redelivers).
+/// One MQTT message as the pipeline sees it. <see cref="Connection"/> and <see cref="PacketId"/> acknowledge it to the
+/// broker once its readings are durable (no connection, or packet id 0: a QoS 0 message, nothing to acknowledge);
+/// <see cref="Generation"/> ties it to the connection it arrived on (acks for a dead connection are dropped: the broker
+/// redelivers).
 /// </summary>
-internal sealed record InboundMessage(string Topic, byte[] Payload, long ReceivedAtMs, MqttApplicationMessageReceivedEventArgs? Delivery, long Generation);
+internal sealed record InboundMessage(string Topic, byte[] Payload, long ReceivedAtMs, IngressAdapter? Connection, ushort PacketId, long Generation);
