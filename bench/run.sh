@@ -103,7 +103,7 @@ if ((BUILD)); then
   log "building the service and the probe (Release)"
   dotnet build -c Release "$REPO/bench/Telemetry.Benchmarks/Telemetry.Benchmarks.csproj" -v q -nologo >&2
 fi
-export SVC_DLL="$REPO/src/Telemetry.Ingestion/bin/Release/net10.0/Telemetry.Ingestion.dll"
+export SVC_DLL="${SVC_DLL:-$REPO/src/Telemetry.Ingestion/bin/Release/net10.0/Telemetry.Ingestion.dll}"
 export PROBE_DLL="$REPO/bench/Telemetry.Benchmarks/bin/Release/net10.0/Telemetry.Benchmarks.dll"
 export SPOOL_DIR="$BENCH_TMP/spool"
 [[ -f "$SVC_DLL" && -f "$PROBE_DLL" ]] || { echo "build output missing: run without --no-build" >&2; exit 1; }
