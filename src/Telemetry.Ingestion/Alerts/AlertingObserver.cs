@@ -22,12 +22,7 @@ internal sealed partial class AlertingObserver(
     ILogger<AlertingObserver> logger) : IReadingObserver
 {
     private readonly string _ackPrefix = options.Value.TopicRoot + "/ack/";
-    // A group's valid readings wait here until the processor has taken the whole group (or FlushEvery messages).
-    private const int FlushEvery = 64;
     private readonly Dictionary<SensorEntry, IReadOnlyList<KeyValuePair<string, string>>?> _tags = [];
-    private readonly List<(SensorAddress Address, int Start, int Count)> _held = [];
-    private readonly List<Reading> _heldReadings = [];
-    private readonly ListSlice _slice = new();
 
     /// <summary>The topic filter that carries acknowledgements; the ingress subscribes to it too.</summary>
     public string AckFilter => _ackPrefix + "#";
@@ -70,31 +65,7 @@ internal sealed partial class AlertingObserver(
         return true;
     }
 
-    /// <summary>Held until <see cref="Flush"/>, at most <see cref="FlushEvery"/> messages' worth.</summary>
-    public void OnReadings(SensorAddress address, List<Reading> readings)
-    {
-        _held.Add((address, _heldReadings.Count, readings.Count));
-        _heldReadings.AddRange(readings);
-        if (_held.Count >= FlushEvery)
-        {
-            Flush();
-        }
-    }
-
-    /// <summary>
-    /// Posts the held readings to the engine back to back. Posted one message at a time, each post woke the engine's
-    /// loop on its own while the processor decoded the next message: a thread wake-up per message at a trickle.
-    /// </summary>
-    public void Flush()
-    {
-        foreach (var (address, start, count) in _held)
-        {
-            _slice.Set(_heldReadings, start, count);
-            pipeline.Post(address, _slice);
-        }
-        _held.Clear();
-        _heldReadings.Clear();
-    }
+    public void OnReadings(SensorAddress address, List<Reading> readings) => pipeline.Post(address, readings);
 
     private async Task AcknowledgeAsync(string alertId, string by, string? note)
     {
@@ -139,32 +110,4 @@ internal sealed partial class AlertingObserver(
 
     [LoggerMessage(5003, LogLevel.Error, "Acknowledgement of {AlertId} over MQTT failed")]
     private static partial void AckFailed(ILogger logger, Exception exception, string alertId);
-
-    /// <summary>A reusable view of part of a list (<see cref="IAlertPipeline.Post"/> copies what it is given).</summary>
-    private sealed class ListSlice : IReadOnlyList<Reading>
-    {
-        private List<Reading> _list = [];
-        private int _start;
-
-        public int Count { get; private set; }
-
-        public Reading this[int index] => (uint)index < (uint)Count ? _list[_start + index] : throw new ArgumentOutOfRangeException(nameof(index));
-
-        public void Set(List<Reading> list, int start, int count)
-        {
-            _list = list;
-            _start = start;
-            Count = count;
-        }
-
-        public IEnumerator<Reading> GetEnumerator()
-        {
-            for (var i = 0; i < Count; i++)
-            {
-                yield return _list[_start + i];
-            }
-        }
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-    }
 }

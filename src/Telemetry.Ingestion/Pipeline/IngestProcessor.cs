@@ -11,8 +11,8 @@ namespace Telemetry.Ingestion.Pipeline;
 /// <summary>
 /// The one reader of the <see cref="IngestQueue"/>: takes every message waiting (up to a cap), validates it, turns
 /// readings and rejections into line protocol, makes the whole group durable with one fsync, then acknowledges the
-/// group to the broker in arrival order. Readings go to the alert engine before the fsync (the observer is flushed
-/// once the group is taken), so alerting never waits for storage.
+/// group to the broker in arrival order. Readings go to the alert engine before the fsync, so alerting never waits
+/// for storage.
 /// </summary>
 internal sealed class IngestProcessor(
     IngestQueue queue,
@@ -62,7 +62,6 @@ internal sealed class IngestProcessor(
                     group.Add(message);
                     Process(message, batch);
                 }
-                observer.Flush();
                 batch.CreatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
                 await spool.AppendAsync(batch, stoppingToken);
                 metrics.ReadingsAccepted.Inc(batch.Readings);
@@ -143,9 +142,6 @@ internal interface IReadingObserver
     /// <summary>False for a sensor a strict registry does not know; otherwise the registry's extra tags (e.g. zone).</summary>
     bool IsKnownSensor(SensorAddress address, out IReadOnlyList<KeyValuePair<string, string>>? extraTags);
 
-    /// <summary>Valid readings of one message, in message order. The list is reused after the call. Must not block.</summary>
+    /// <summary>Valid readings of one message, in message order. Must not block.</summary>
     void OnReadings(SensorAddress address, List<Reading> readings);
-
-    /// <summary>Called once the processor has taken a group of messages, before it makes them durable.</summary>
-    void Flush();
 }
