@@ -600,9 +600,26 @@ public sealed class AlertEngine : IAlertEngine
 
 internal static class StateJson
 {
-    public static readonly JsonSerializerOptions Options = new()
+    /// <summary>The reflection-based options the state was written with before <see cref="StateJsonContext"/>.</summary>
+    public static readonly JsonSerializerOptions Reflection = new()
     {
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
+
+    /// <summary>The same format, generated at build time (see <see cref="StateJsonContext"/>).</summary>
+    public static JsonSerializerOptions Options => StateJsonContext.Default.Options;
 }
+
+/// <summary>
+/// The state file's and the journal's JSON, generated at build time: the same output as <see cref="StateJson.Reflection"/>
+/// (enums as strings, nulls left out), written without the reflection serializer's per-property converter calls. In an
+/// alert storm a journal record is written for every batch of transitions.
+/// </summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(
+    UseStringEnumConverter = true,
+    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Telemetry.Alerting.State.PersistedState))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Telemetry.Alerting.State.JournalRecord))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(AlertEngineState))]
+internal sealed partial class StateJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
