@@ -24,11 +24,6 @@ reset_db
 HZ="$(getconf CLK_TCK)"
 BROKER_PID="$(pid_alive "$PID_DIR/mosquitto.pid" mosquitto || echo 0)"
 DB_PID="$(pid_alive "$PID_DIR/influxd.pid" influxd || echo 0)"
-# stored_metric -> readings our service has stored since it started (/metrics), 0 while it is not answering
-stored_metric() {
-  curl -s --max-time 5 "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" 2>/dev/null |
-    awk '/^telemetry_readings_stored_total / { v = $2 } END { printf "%d", v + 0 }'
-}
 # servers_cpu B0 D0 -> "broker_s/db_s" used since the tick counts B0 and D0
 servers_cpu() {
   awk -v b="$(($(cpu_ticks "$BROKER_PID") - $1))" -v d="$(($(cpu_ticks "$DB_PID") - $2))" -v hz="$HZ" 'BEGIN{printf "%.1f/%.1f", b/hz, d/hz}'

@@ -29,6 +29,12 @@ stop_service() {
   SVC_PID=""
 }
 
+# stored_metric -> readings our service has stored since it started (/metrics), 0 while it is not answering
+stored_metric() {
+  curl -s --max-time 5 "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" 2>/dev/null |
+    awk '/^telemetry_readings_stored_total / { v = $2 } END { printf "%d", v + 0 }'
+}
+
 # broker_dropped -> $SYS/broker/publish/messages/dropped (absent = 0, mosquitto publishes it once non-zero)
 broker_dropped() {
   local v
