@@ -211,6 +211,8 @@ public sealed class AlertsEndToEndTests : IAsyncLifetime
         var delivered = (int)await service.MetricAsync(Outcome("mqtt", "delivered"));
         var events = await Poll.ForAsync(() => Task.FromResult(Events(service)), e => e.Count >= delivered, "the delivered events on MQTT");
         Assert.Equal(delivered, events.Count);
+        // Each publish is timed to its PUBACK (a cleared event is two publishes: the event and the retained state's removal).
+        Assert.InRange(await service.MetricAsync("telemetry_alert_publish_duration_seconds_count"), delivered, 2 * delivered);
         var times = events.Select(e => e.GetProperty("ts").GetDateTimeOffset()).ToList();
         Assert.Equal(times.Order(), times);
         Assert.Equal(times.Count, times.Distinct().Count());

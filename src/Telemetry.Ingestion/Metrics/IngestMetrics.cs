@@ -23,6 +23,9 @@ internal sealed class IngestMetrics
         AcksDropped = f.CreateCounter("telemetry_mqtt_acks_dropped_total", "Acknowledgements not sent because their connection was gone (the broker redelivers).");
         WriteLatency = f.CreateHistogram("telemetry_influx_write_duration_seconds", "Duration of one InfluxDB write request.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+        AlertPublishLatency = f.CreateHistogram("telemetry_alert_publish_duration_seconds",
+            "From handing an alert event to the broker (QoS 1) to its PUBACK: how long the broker takes to accept alerts.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 13) });
         SpoolReadings = f.CreateGauge("telemetry_spool_readings", "Readings in the spool not yet accepted by InfluxDB.");
         SpoolBytes = f.CreateGauge("telemetry_spool_bytes", "Bytes of spool files on disk.");
         SpoolOldestAge = f.CreateGauge("telemetry_spool_oldest_age_seconds", "Age of the oldest reading not yet accepted by InfluxDB.");
@@ -53,6 +56,8 @@ internal sealed class IngestMetrics
     public Counter WriteRetries { get; }
     public Counter WriteFailures { get; }
     public Counter AcksDropped { get; }
+
+    public Histogram AlertPublishLatency { get; }
     public Histogram WriteLatency { get; }
     public Gauge SpoolReadings { get; }
     public Gauge SpoolBytes { get; }

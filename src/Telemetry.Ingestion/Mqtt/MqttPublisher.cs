@@ -4,6 +4,7 @@ using MQTTnet.Exceptions;
 using MQTTnet.Protocol;
 using Telemetry.Alerting.Notifications;
 using Telemetry.Ingestion.Configuration;
+using Telemetry.Ingestion.Metrics;
 
 namespace Telemetry.Ingestion.Mqtt;
 
@@ -14,7 +15,8 @@ namespace Telemetry.Ingestion.Mqtt;
 /// <see cref="MaxInFlight"/> (or the broker's receive maximum, if lower) wait for their PUBACK at once, and those started
 /// one after another (<see cref="StartPublishAsync"/>) go out in that order.
 /// </summary>
-internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttPublisher> logger) : IMqttPublisher, IHostedService, IDisposable
+internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics metrics, TimeProvider time, ILogger<MqttPublisher> logger)
+    : IMqttPublisher, IHostedService, IDisposable
 {
     private readonly MqttOptions _o = options.Value;
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
@@ -39,7 +41,7 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttP
         await window.WaitAsync(ct);
         try
         {
-            return AwaitAckAsync(_client.PublishAsync(Message(topic, payload, retain), ct), topic, window);
+            return AwaitAckAsync(_client.PublishAsync(Message(topic, payload, retain), ct), topic, window, time.GetTimestamp());
         }
         catch
         {
@@ -48,11 +50,12 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, ILogger<MqttP
         }
     }
 
-    private static async Task AwaitAckAsync(Task<MqttClientPublishResult> publishing, string topic, SemaphoreSlim window)
+    private async Task AwaitAckAsync(Task<MqttClientPublishResult> publishing, string topic, SemaphoreSlim window, long started)
     {
         try
         {
             var result = await publishing;
+            metrics.AlertPublishLatency.Observe(time.GetElapsedTime(started).TotalSeconds);
             if (!result.IsSuccess)
             {
                 throw new MqttCommunicationException($"broker refused the publish to {topic}: {result.ReasonCode} {result.ReasonString}");
