@@ -12,3 +12,5 @@ reset_db
 start_service bench-latency 60 || die "service did not subscribe (log: $RES/service-bench-latency.log)"
 timeout $((SECS + 180)) dotnet "${PROBE_DLL:?}" latency --mqtt "$MQTT_HOST:$MQTT_PORT" --influx "$INFLUX_URL" --db "$DB" \
   --rate "$RATE" --seconds "$SECS" --poll-ms "${POLL_MS:-20}" --flip-every "${FLIP_EVERY:-10}" --stagger "${STAGGER:-0}" --warmup "${WARMUP_S:-0}"
+# How long the broker took to acknowledge our alert publishes meanwhile (histogram, seconds), before the service stops
+curl -s --max-time 5 "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" | grep '^telemetry_alert_publish_duration_seconds' >&2 || true
