@@ -196,6 +196,9 @@ internal static class LatencyProbe
             after_warmup_alert_p99_ms = Pct(alertsWarm, 0.99),
             after_warmup_alert_max_ms = alertsWarm.Count == 0 ? -1 : alertsWarm[^1],
             alert_max_ms_per_2s = maxBySlice,
+            // The probe's own pauses: a slow alert may be the instrument's, not the service's.
+            probe_gc_pause_ms = Math.Round(GC.GetTotalPauseDuration().TotalMilliseconds),
+            probe_gen2_collections = GC.CollectionCount(2),
         }));
         return missing == 0 ? 0 : 3;
     }
