@@ -56,7 +56,6 @@ internal sealed class IngestMetrics
     public Counter WriteRetries { get; }
     public Counter WriteFailures { get; }
     public Counter AcksDropped { get; }
-
     public Histogram AlertPublishLatency { get; }
     public Histogram WriteLatency { get; }
     public Gauge SpoolReadings { get; }

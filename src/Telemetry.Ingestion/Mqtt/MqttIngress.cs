@@ -185,16 +185,16 @@ internal sealed class MqttIngress : BackgroundService, IAcknowledger
         {
             return; // QoS 0: nothing to acknowledge
         }
-        if (message.Connection is not { } connection || message.Generation != Interlocked.Read(ref _generation) || !_mqtt.Client.IsConnected)
+        if (message.Generation != Interlocked.Read(ref _generation) || !_mqtt.Client.IsConnected)
         {
             _metrics.AcksDropped.Inc();
             return;
         }
         try
         {
-            await connection.AcknowledgeAsync(message.PacketId, CancellationToken.None);
+            await message.Connection.AcknowledgeAsync(message.PacketId, CancellationToken.None);
         }
-        catch (Exception ex) when (ex is NullReferenceException or InvalidOperationException or ObjectDisposedException or MqttCommunicationException or OperationCanceledException)
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException or MqttCommunicationException or OperationCanceledException)
         {
             // The connection died between the check and the send: the broker redelivers the message, and storing it
             // twice is harmless (point identity).
@@ -202,7 +202,7 @@ internal sealed class MqttIngress : BackgroundService, IAcknowledger
         }
     }
 
-    /// <summary>Every PUBLISH, straight from MQTTnet's receive loop (<see cref="IngressAdapter"/>): copied into the _queue.</summary>
+    /// <summary>Every PUBLISH, straight from MQTTnet's receive loop (<see cref="IngressAdapter"/>): copied into the <see cref="IngestQueue"/>.</summary>
     private ValueTask OnPublishAsync(MqttPublishPacket publish, IngressAdapter connection)
     {
         if (!_accepting)
