@@ -10,7 +10,21 @@ trap 'stop_service' EXIT
 "$PEERS/start-services.sh" --fresh 2>&1 | sed 's/^/    /' >&2
 reset_db
 start_service bench-latency 60 || die "service did not subscribe (log: $RES/service-bench-latency.log)"
+# ALERT_SUB=1: an independent mosquitto_sub also receives the alerts, stamping each on arrival, so a slow alert can be
+# placed on either side of the broker's delivery: the probe's own receive path, or the broker and everything before it.
+SUB_PID=""
+if [[ "${ALERT_SUB:-0}" == 1 ]]; then
+  : >"$RES/latency-alert-sub.log"
+  mosquitto_sub -h "$MQTT_HOST" -p "$MQTT_PORT" -q 1 -i "latency-sub-$$" -t 'alerts/lat/#' -F '%U %p' >"$RES/latency-alert-sub.log" 2>&1 &
+  SUB_PID=$!
+  trap 'kill "$SUB_PID" 2>/dev/null || true; stop_service' EXIT
+fi
 timeout $((SECS + 180)) dotnet "${PROBE_DLL:?}" latency --mqtt "$MQTT_HOST:$MQTT_PORT" --influx "$INFLUX_URL" --db "$DB" \
   --rate "$RATE" --seconds "$SECS" --poll-ms "${POLL_MS:-20}" --flip-every "${FLIP_EVERY:-10}" --stagger "${STAGGER:-0}" --warmup "${WARMUP_S:-0}"
+if [[ -n "$SUB_PID" ]]; then
+  kill "$SUB_PID" 2>/dev/null || true
+  wait "$SUB_PID" 2>/dev/null || true
+  python3 "$(dirname "$0")/alert-sub-latency.py" "$RES/latency-alert-sub.log" >&2 || true
+fi
 # How long the broker took to acknowledge our alert publishes meanwhile (histogram, seconds), before the service stops
 curl -s --max-time 5 "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" | grep '^telemetry_alert_publish_duration_seconds' >&2 || true

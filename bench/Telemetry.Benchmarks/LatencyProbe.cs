@@ -103,8 +103,15 @@ internal static class LatencyProbe
         var transitionCount = 0;
         var pending = new List<Task>(1024);
         var sw = Stopwatch.StartNew();
+        // The probe's own thread pool, sampled from a thread of its own: a starved pool delays the alert handler and
+        // the probe would report that as the service's latency.
+        var pool = new PoolSampler();
+        var maxTickGapMs = 0L;
+        var lastTick = sw.ElapsedMilliseconds;
         for (var i = 0; i < total && !cts.IsCancellationRequested;)
         {
+            maxTickGapMs = Math.Max(maxTickGapMs, sw.ElapsedMilliseconds - lastTick);
+            lastTick = sw.ElapsedMilliseconds;
             var due = Math.Min(total, (int)(sw.Elapsed.TotalSeconds * rate) + 1);
             for (; i < due; i++)
             {
@@ -137,6 +144,7 @@ internal static class LatencyProbe
         }
         await Task.WhenAll(pending);
         var publishSeconds = sw.Elapsed.TotalSeconds;
+        pool.Stop();
         // Whatever is not queryable within 60 s of the last publish is reported missing.
         cts.CancelAfter(TimeSpan.FromSeconds(60));
         await poller;
@@ -199,6 +207,10 @@ internal static class LatencyProbe
             // The probe's own pauses: a slow alert may be the instrument's, not the service's.
             probe_gc_pause_ms = Math.Round(GC.GetTotalPauseDuration().TotalMilliseconds),
             probe_gen2_collections = GC.CollectionCount(2),
+            probe_pool_threads_max = pool.MaxThreads,
+            probe_pool_pending_max = pool.MaxPending,
+            probe_pool_pending_max_at_s = Math.Round(pool.MaxPendingAtMs / 1000.0, 1),
+            probe_max_tick_gap_ms = maxTickGapMs,
         }));
         return missing == 0 ? 0 : 3;
     }
@@ -270,6 +282,39 @@ internal static class LatencyProbe
             return 0;
         }
         return series[0].GetProperty("values")[0][1].GetInt64();
+    }
+
+    /// <summary>Samples the thread pool every 10 ms on a dedicated thread until stopped.</summary>
+    private sealed class PoolSampler
+    {
+        private readonly Stopwatch _sw = Stopwatch.StartNew();
+        private readonly ManualResetEventSlim _stop = new();
+
+        public PoolSampler()
+        {
+            new Thread(Run) { IsBackground = true, Name = "pool-sampler" }.Start();
+        }
+
+        public int MaxThreads { get; private set; }
+        public long MaxPending { get; private set; }
+        public long MaxPendingAtMs { get; private set; }
+
+        public void Stop() => _stop.Set();
+
+        private void Run()
+        {
+            do
+            {
+                MaxThreads = Math.Max(MaxThreads, ThreadPool.ThreadCount);
+                var pending = ThreadPool.PendingWorkItemCount;
+                if (pending > MaxPending)
+                {
+                    MaxPending = pending;
+                    MaxPendingAtMs = _sw.ElapsedMilliseconds;
+                }
+            }
+            while (!_stop.Wait(10));
+        }
     }
 
     private static Dictionary<string, string> ParseArgs(string[] args)
