@@ -10,7 +10,8 @@ namespace Telemetry.Alerting.Notifications;
 /// one waiting event per alert, its newest (<see cref="AlertEventQueue"/>); the events it replaced are counted as
 /// <c>superseded</c>. When the queue is full all the same, a record (<see cref="IAlertChannel.WaitsWhenFull"/>) makes the
 /// caller wait for room, bounded; otherwise, or once that wait runs out, the OLDEST event is dropped and counted as
-/// <c>dropped</c>.
+/// <c>dropped</c>. A channel that confirms delivery later (MQTT's PUBACKs) is handed the next group as soon as it has
+/// taken the previous one (<see cref="IAlertChannel.StartManyAsync"/>); each group is counted once confirmed.
 /// </summary>
 internal sealed class ChannelWorker
 {
@@ -118,40 +119,76 @@ internal sealed class ChannelWorker
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        var group = new List<AlertEvent>(Math.Min(_maxGroup, 4096));
+        // Groups handed over whose delivery is still being confirmed (MQTT: PUBACKs). The channel bounds how many.
+        var confirming = new List<Task>();
         while (true)
         {
-            group.Clear();
+            var group = new List<AlertEvent>(Math.Min(_maxGroup, 64));
             if (!await _queue.TakeAsync(group, _maxGroup).ConfigureAwait(false))
             {
                 break;
             }
             var failures = new Exception?[group.Count];
+            Task delivered;
             try
             {
-                await _channel.SendManyAsync(group, failures, stopping).ConfigureAwait(false);
+                delivered = await _channel.StartManyAsync(group, failures, stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
                 Log.ChannelStopped(_logger, _channel.Name, group[0].AlertId);
                 continue;
             }
-            for (var i = 0; i < group.Count; i++)
+            confirming.RemoveAll(t => t.IsCompleted);
+            if (delivered.IsCompleted)
             {
-                switch (failures[i])
-                {
-                    case null:
-                        _metrics.Delivered(_channel.Name);
-                        break;
-                    case OperationCanceledException when stopping.IsCancellationRequested:
-                        Log.ChannelStopped(_logger, _channel.Name, group[i].AlertId);
-                        break;
-                    default:
-                        // The channel already retried what was worth retrying; the event is counted and logged, the queue moves on.
-                        _metrics.Failed(_channel.Name);
-                        Log.ChannelFailed(_logger, failures[i]!, _channel.Name, group[i].AlertId, group[i].State);
-                        break;
-                }
+                Account(delivered, group, failures, stopping);
+            }
+            else
+            {
+                confirming.Add(AccountAsync(delivered, group, failures, stopping));
+            }
+        }
+        await Task.WhenAll(confirming).ConfigureAwait(false);
+    }
+
+    private async Task AccountAsync(Task delivered, List<AlertEvent> group, Exception?[] failures, CancellationToken stopping)
+    {
+        await delivered.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Account(delivered, group, failures, stopping);
+    }
+
+    private void Account(Task delivered, List<AlertEvent> group, Exception?[] failures, CancellationToken stopping)
+    {
+        if (delivered.IsFaulted || delivered.IsCanceled)
+        {
+            if (stopping.IsCancellationRequested)
+            {
+                Log.ChannelStopped(_logger, _channel.Name, group[0].AlertId);
+                return;
+            }
+            // A channel reports per event; a whole group failing at once is counted against each of its events.
+            var error = delivered.Exception?.GetBaseException() ?? new OperationCanceledException();
+            for (var i = 0; i < failures.Length; i++)
+            {
+                failures[i] ??= error;
+            }
+        }
+        for (var i = 0; i < group.Count; i++)
+        {
+            switch (failures[i])
+            {
+                case null:
+                    _metrics.Delivered(_channel.Name);
+                    break;
+                case OperationCanceledException when stopping.IsCancellationRequested:
+                    Log.ChannelStopped(_logger, _channel.Name, group[i].AlertId);
+                    break;
+                default:
+                    // The channel already retried what was worth retrying; the event is counted and logged, the queue moves on.
+                    _metrics.Failed(_channel.Name);
+                    Log.ChannelFailed(_logger, failures[i]!, _channel.Name, group[i].AlertId, group[i].State);
+                    break;
             }
         }
     }

@@ -61,6 +61,19 @@ public interface IAlertChannel
             }
         }
     }
+
+    /// <summary>
+    /// Hands a group over and returns once the next group may follow it; the returned task completes when every event
+    /// of the group is delivered or failed (<paramref name="failures"/> filled in by then). The default sends the whole
+    /// group first (<see cref="SendManyAsync"/>): one group at a time. MQTT returns once the group's publishes are
+    /// queued on the connection, so events dispatched while a group waits for its PUBACKs follow it at once, in order
+    /// behind it, instead of waiting for the slowest acknowledgement of the group before.
+    /// </summary>
+    async ValueTask<Task> StartManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
+    {
+        await SendManyAsync(alerts, failures, cancellationToken).ConfigureAwait(false);
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>Publishes on the service's MQTT connection (implemented by the ingestion service). QoS 1.</summary>

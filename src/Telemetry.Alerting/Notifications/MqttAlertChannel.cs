@@ -25,13 +25,17 @@ internal sealed class MqttAlertChannel(IMqttPublisher publisher, string topicRoo
         }
     }
 
+    public async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken) =>
+        await await StartManyAsync(alerts, failures, cancellationToken);
+
     /// <summary>
     /// Starts every publish of the group in queue order without waiting for PUBACKs in between (the publisher bounds
-    /// how many wait at once), then waits for them all. The broker keeps one connection's messages in order per topic,
-    /// so each alert's events — and a cleared alert's event before the removal of its retained state — arrive in
-    /// order, while the group costs about one round trip instead of one per event of the busiest alert.
+    /// how many wait at once) and returns; the returned task waits for them all. The broker keeps one connection's
+    /// messages in order per topic, so each alert's events — and a cleared alert's event before the removal of its
+    /// retained state — arrive in order, while a group costs about one round trip instead of one per event of the
+    /// busiest alert, and the next group need not wait for this one's acknowledgements.
     /// </summary>
-    public async Task SendManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
+    public async ValueTask<Task> StartManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alerts);
         ArgumentNullException.ThrowIfNull(failures);
@@ -50,6 +54,11 @@ internal sealed class MqttAlertChannel(IMqttPublisher publisher, string topicRoo
                 failures[i] = ex;
             }
         }
+        return AwaitAcksAsync(acks, failures);
+    }
+
+    private static async Task AwaitAcksAsync(List<(int Index, Task Ack)> acks, Exception?[] failures)
+    {
         foreach (var (i, ack) in acks)
         {
             try

@@ -190,6 +190,50 @@ public sealed class ChannelTests
         Assert.Equal(Enumerable.Range(0, 40).Select(i => $"gas-{i:D4}"), channel.Groups[1].Select(e => e.Sensor));
     }
 
+    [Fact]
+    public async Task Worker_Mqtt_AnAlertDispatchedWhileEarlierOnesAwaitTheirPuback_IsPublishedWithoutWaitingForThem()
+    {
+        await using var rig = await MqttRig.StartAsync();
+        // The broker receives and delivers every publish; only the PUBACKs reach the channel when the test says so.
+        var held = new HeldAcks(rig.Real);
+        var metrics = new AlertMetrics();
+        var worker = new ChannelWorker(new MqttAlertChannel(held, rig.Root), 1000, NullLogger.Instance, metrics, TimeSpan.Zero, TimeProvider.System);
+        worker.Start(CancellationToken.None);
+
+        await worker.EnqueueAsync(Events.Make(AlertState.Raised, "red", sensor: "gas-0001"));
+        await Poll.UntilAsync(() => rig.Live.Received.Count == 1, "the first alert at the subscriber");
+        await worker.EnqueueAsync(Events.Make(AlertState.Raised, "red", sensor: "gas-0002"));
+        await Poll.UntilAsync(() => rig.Live.Received.Count == 2, "the second alert while the first still waits for its PUBACK");
+        Assert.Equal(0, metrics.Channel("mqtt", "delivered"));
+
+        held.Release.SetResult();
+        await worker.StopAsync(TimeSpan.FromSeconds(10));
+
+        // Counted as delivered once acknowledged, each once.
+        Assert.Equal(2, metrics.Channel("mqtt", "delivered"));
+        Assert.Equal(["gas-0001", "gas-0002"], rig.Live.Received.Select(m => m.Topic.Split('/')[^2]));
+    }
+
+    [Fact]
+    public async Task Worker_AGroupWhoseDeliveryFailsLater_CountsEachOfItsEventsAsFailed()
+    {
+        var channel = new ConfirmLater();
+        var metrics = new AlertMetrics();
+        var worker = new ChannelWorker(channel, 1000, NullLogger.Instance, metrics, TimeSpan.Zero, TimeProvider.System);
+        worker.Start(CancellationToken.None);
+        await worker.EnqueueAsync(Events.Make(AlertState.Raised, "red", sensor: "gas-0001"));
+        await Poll.UntilAsync(() => channel.Handed == 1, "the first group handed over");
+        await worker.EnqueueAsync(Events.Make(AlertState.Raised, "red", sensor: "gas-0002"));
+        await worker.EnqueueAsync(Events.Make(AlertState.Raised, "red", sensor: "gas-0003"));
+        await Poll.UntilAsync(() => channel.Handed == 3, "the next events handed over before the first group is confirmed");
+
+        channel.Confirm.SetException(new IOException("connection lost"));
+        await worker.StopAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(3, metrics.Channel("confirm-later", "failed"));
+        Assert.Equal(0, metrics.Channel("confirm-later", "delivered"));
+    }
+
     /// <summary>
     /// The retained messages under <paramref name="root"/>, as a client connecting now sees them. A marker retained
     /// last tells when the broker has sent them all (it sends a subscription's retained messages in one go).
@@ -224,6 +268,42 @@ public sealed class ChannelTests
             await Live.DisposeAsync();
             await Real.DisposeAsync();
             await Broker.DisposeAsync();
+        }
+    }
+
+    /// <summary>Forwards to a real publisher; each publish's PUBACK is passed on only once <see cref="Release"/> is set.</summary>
+    private sealed class HeldAcks(IMqttPublisher inner) : IMqttPublisher
+    {
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct) => await await StartPublishAsync(topic, payload, retain, ct);
+
+        public async ValueTask<Task> StartPublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+        {
+            var ack = await inner.StartPublishAsync(topic, payload, retain, ct);
+            return Task.WhenAll(ack, Release.Task);
+        }
+    }
+
+    /// <summary>A channel that takes each group at once and confirms every group's delivery together, when told.</summary>
+    private sealed class ConfirmLater : IAlertChannel
+    {
+        private int _handed;
+
+        public TaskCompletionSource Confirm { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Handed => Volatile.Read(ref _handed);
+
+        public string Name => "confirm-later";
+
+        public bool HonoursSilences => false;
+
+        public Task SendAsync(AlertEvent alert, CancellationToken cancellationToken) => throw new InvalidOperationException("expected groups");
+
+        public ValueTask<Task> StartManyAsync(IReadOnlyList<AlertEvent> alerts, Exception?[] failures, CancellationToken cancellationToken)
+        {
+            Interlocked.Add(ref _handed, alerts.Count);
+            return ValueTask.FromResult(Confirm.Task);
         }
     }
 
