@@ -92,6 +92,12 @@ export PEERS="$BENCH_TMP/peers"
 mkdir -p "$PEERS"
 (cd "$PEERS_SRC" && find . -maxdepth 1 -type f -exec cp -f {} "$PEERS/" \;)
 chmod -R u+w "$PEERS"
+# BROKER_NODELAY=1: the broker sends without Nagle's algorithm (set_tcp_nodelay true), as deploy/mosquitto does; off
+# by default so every figure stays comparable with the harness's own and the issue's. An experiment's knob.
+if [[ "${BROKER_NODELAY:-0}" == 1 ]]; then
+  sed -i 's/^max_queued_bytes 0$/max_queued_bytes 0\nset_tcp_nodelay true/' "$PEERS/start-services.sh"
+  grep -q '^set_tcp_nodelay true$' "$PEERS/start-services.sh" || { echo "BROKER_NODELAY: could not set it in $PEERS/start-services.sh" >&2; exit 1; }
+fi
 # Like the test command, install the Debian packages the harness needs (mosquitto, influxdb, influxdb-client,
 # nodejs, jq, ...) when we can; otherwise setup.sh names what is missing.
 if [[ $(id -u) -eq 0 ]]; then "$PEERS/setup.sh" --install-apt; else "$PEERS/setup.sh"; fi
