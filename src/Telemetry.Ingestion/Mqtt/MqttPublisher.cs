@@ -23,8 +23,12 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
     private readonly SemaphoreSlim _connect = new(1, 1);
     private SemaphoreSlim _window = new(MaxInFlight, MaxInFlight);
 
-    /// <summary>Publishes waiting for their PUBACK at most, unless the broker's receive maximum is lower.</summary>
-    public const int MaxInFlight = 256;
+    /// <summary>
+    /// Publishes waiting for their PUBACK at most, unless the broker's receive maximum is lower. Above one burst of
+    /// the whole fleet: 200 sensors flipping together make ~300 publishes (a clear is two), and with 256 the last
+    /// ones waited for the first ones' PUBACKs before they could leave (BENCHMARKS.md, ninth session).
+    /// </summary>
+    public const int MaxInFlight = 1024;
 
     public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct) =>
         await await StartPublishAsync(topic, payload, retain, ct);
