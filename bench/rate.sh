@@ -32,4 +32,4 @@ pub_s="$(awk 'END { print $1 + $2 }' "$RES/rate-pub.time")"
 awk -v n="$N" -v r="$RATE" -v a="${achieved:-0}" -v s=$((s1 - s0)) -v b=$((b1 - b0)) -v d=$((d1 - d0)) -v hz="$(getconf CLK_TCK)" -v st="$stored" \
   -v p="$pub_s" -v cores="$(nproc)" \
   'BEGIN { f = 1e6 / n / hz; others = (b + d) / hz + p
-    printf "rate-ours %d %d %d %.1f %.1f %.1f %d %.1f %.0f\n", n, r, a, s * f, b * f, d * f, st, p * 1e6 / n, others > 0 ? cores * n / others : 0 }'
+    printf "rate-ours %d %d %d %.1f %.1f %.1f %d %.1f %.0f\n", n, r, a, s * f, b * f, d * f, st, p * 1e6 / n, (others > 0 ? cores * n / others : 0) }'
