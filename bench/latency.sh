@@ -25,7 +25,7 @@ timeout $((SECS + 180)) dotnet "${PROBE_DLL:?}" latency --mqtt "$MQTT_HOST:$MQTT
 if [[ -n "$SUB_PID" ]]; then
   kill "$SUB_PID" 2>/dev/null || true
   wait "$SUB_PID" 2>/dev/null || true
-  python3 "$(dirname "$0")/alert-sub-latency.py" "$RES/latency-alert-sub.log" >&2 || true
+  node "$(dirname "$0")/alert-sub-latency.js" "$RES/latency-alert-sub.log" >&2 || true
 fi
 # How long the broker took to acknowledge our alert publishes meanwhile (histogram, seconds), before the service stops
 curl -s --max-time 5 "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" | grep '^telemetry_alert_publish_duration_seconds' >&2 || true

@@ -49,3 +49,11 @@ publish_load() {
   node "$PEERS/pub.js" "$dir/messages.tsv" --url "mqtt://$MQTT_HOST:$MQTT_PORT" --qos 1 \
     --window "${PUB_WINDOW:-1000}" --timeout 900 >"$2"
 }
+
+# children_cpu_s OUT CMD... -> runs CMD and writes the CPU seconds it used (user + system) to OUT; returns CMD's status.
+# From the shell's own /proc record of the children it waited for (cutime + cstime), so nothing to install.
+children_cpu_s() {
+  local out="$1"
+  shift
+  bash -c '"$@"; rc=$?; sed "s/^.*) //" /proc/$$/stat | awk -v hz="$(getconf CLK_TCK)" "{ print (\$14 + \$15) / hz }" >"$0"; exit $rc' "$out" "$@"
+}

@@ -21,14 +21,14 @@ DB_PID="$(pid_alive "$PID_DIR/influxd.pid" influxd || echo 0)"
 dir="$("$PEERS/gen-load.sh" "$N")"
 start_service bench-rate 60 || die "service did not subscribe (log: $RES/service-bench-rate.log)"
 s0="$(cpu_ticks "$SVC_PID")"; b0="$(cpu_ticks "$BROKER_PID")"; d0="$(cpu_ticks "$DB_PID")"
-/usr/bin/time -f '%U %S' -o "$RES/rate-pub.time" node "$PEERS/pub.js" "$dir/messages.tsv" --url "mqtt://$MQTT_HOST:$MQTT_PORT" --qos 1 --window "${PUB_WINDOW:-1000}" \
+children_cpu_s "$RES/rate-pub.cpu" node "$PEERS/pub.js" "$dir/messages.tsv" --url "mqtt://$MQTT_HOST:$MQTT_PORT" --qos 1 --window "${PUB_WINDOW:-1000}" \
   --rate "$RATE" --timeout "$TIMEOUT_S" >"$RES/rate-pub.json" || die "publisher failed: $(cat "$RES/rate-pub.json")"
 deadline=$(($(now_ms) + 120000))
 while (($(stored_metric) < N)) && (($(now_ms) < deadline)); do sleep 0.1; done
 stored="$(stored_metric)"
 s1="$(cpu_ticks "$SVC_PID")"; b1="$(cpu_ticks "$BROKER_PID")"; d1="$(cpu_ticks "$DB_PID")"
 achieved="$(grep -o '"rate_msg_s":[0-9]*' "$RES/rate-pub.json" | cut -d: -f2)"
-pub_s="$(awk 'END { print $1 + $2 }' "$RES/rate-pub.time")"
+pub_s="$(cat "$RES/rate-pub.cpu")"
 awk -v n="$N" -v r="$RATE" -v a="${achieved:-0}" -v s=$((s1 - s0)) -v b=$((b1 - b0)) -v d=$((d1 - d0)) -v hz="$(getconf CLK_TCK)" -v st="$stored" \
   -v p="$pub_s" -v cores="$(nproc)" \
   'BEGIN { f = 1e6 / n / hz; others = (b + d) / hz + p
