@@ -61,6 +61,9 @@ public sealed class MosquittoServer : IAsyncDisposable
 
     public bool IsRunning => _process.IsRunning;
 
+    /// <summary>The broker's process, for signals: SIGSTOP holds every reply, SIGKILL ends every connection at once.</summary>
+    public ServerProcess Process => _process;
+
     /// <summary>The broker's own folder, for files its configuration names (certificates, a password file).</summary>
     public string Directory => _dir.Path;
 
