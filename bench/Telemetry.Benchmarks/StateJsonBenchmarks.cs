@@ -12,14 +12,16 @@ namespace Telemetry.Benchmarks;
 
 /// <summary>
 /// The alert state's JSON after a storm (200 gas sensors, 20,000 readings of the harness's random CO): a journal
-/// record of one rule change per sensor (what a storm batch writes before it is dispatched) and the whole snapshot,
-/// with the build-time generated serializer against the reflection-based one it replaced.
+/// record of one rule change per sensor (what a storm batch writes before it is dispatched: with every episode the rule
+/// keeps, as the first record after a start, and with the newest only, as the later ones) and the whole snapshot, with
+/// the build-time generated serializer against the reflection-based one it replaced.
 /// </summary>
 public class StateJsonBenchmarks
 {
     private const int Sensors = 200;
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 20);
     private JournalRecord _record = null!;
+    private JournalRecord _newest = null!;
     private AlertEngineState _state = null!;
 
     [GlobalSetup]
@@ -37,19 +39,31 @@ public class StateJsonBenchmarks
             engine.Evaluate(new SensorAddress("kukes", "t01", SensorKind.Gas, $"gas-{i % Sensors:D4}"), [r], events);
         }
         _state = engine.State;
-        _record = new JournalRecord
+        _record = Record();
+        // What the service journals once earlier records hold the rest: each rule's one new episode and the one before.
+        foreach (var s in _state.Sensors)
         {
-            Seq = 1,
-            Changes = _state.Sensors.Select(s => new JournalChange
-            {
-                Site = s.Site, Tunnel = s.Tunnel, Kind = s.Kind, Sensor = s.Sensor, NewestMs = s.NewestMs, LastSeenMs = s.LastSeenMs,
-                Rule = "co-instant", State = s.Rules["co-instant"].WithoutWindows(),
-            }).ToList(),
-        };
+            var rule = s.Rules["co-instant"];
+            rule.EpisodesJournaled = rule.EpisodesAdded - 1;
+        }
+        _newest = Record();
     }
+
+    private JournalRecord Record() => new()
+    {
+        Seq = 1,
+        Changes = _state.Sensors.Select(s => new JournalChange
+        {
+            Site = s.Site, Tunnel = s.Tunnel, Kind = s.Kind, Sensor = s.Sensor, NewestMs = s.NewestMs, LastSeenMs = s.LastSeenMs,
+            Rule = "co-instant", State = s.Rules["co-instant"].ForJournal(),
+        }).ToList(),
+    };
 
     [Benchmark(Description = "journal record, 200 changes: generated")]
     public long JournalGenerated() => Write(_record, StateJson.Options);
+
+    [Benchmark(Description = "journal record, 200 changes, newest episodes: generated")]
+    public long JournalNewestGenerated() => Write(_newest, StateJson.Options);
 
     [Benchmark(Description = "journal record, 200 changes: reflection")]
     public long JournalReflection() => Write(_record, StateJson.Reflection);

@@ -328,13 +328,22 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         {
             ReadOnlyMemory<byte> bytes;
             var record = new JournalRecord { Seq = _journalSeq + 1 };
+            var journaled = new List<(RuleState Rule, long Episodes)>();
             lock (_engineLock)
             {
-                record.Changes = Changes(events);
+                record.Changes = Changes(events, journaled);
                 bytes = _journal.Serialize(record);
             }
             _journal.Append(bytes.Span);
             _journalSeq = record.Seq;
+            // Only now do later records leave these episodes out; had the append failed, the snapshot instead holds them.
+            lock (_engineLock)
+            {
+                foreach (var (rule, episodes) in journaled)
+                {
+                    rule.EpisodesJournaled = Math.Max(rule.EpisodesJournaled, episodes);
+                }
+            }
             return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -349,8 +358,9 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         }
     }
 
-    // The rules the batch's events changed, each once, in their state after the batch (windows left to the snapshot).
-    private List<JournalChange> Changes(List<AlertEvent> events)
+    // The rules the batch's events changed, each once, in their state after the batch (windows left to the snapshot, and
+    // episodes an earlier record holds left to it); each rule with the count of episodes the record holds up to.
+    private List<JournalChange> Changes(List<AlertEvent> events, List<(RuleState Rule, long Episodes)> journaled)
     {
         var changes = new List<JournalChange>();
         var seen = new HashSet<(string, string, string, string)>();
@@ -359,6 +369,11 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
             if (!seen.Add((e.Site, e.Tunnel, e.Sensor, e.Rule)) || _engine.SensorOf(e.Site, e.Tunnel, e.Sensor) is not { } s)
             {
                 continue;
+            }
+            var rule = s.Rules.GetValueOrDefault(e.Rule);
+            if (rule is not null)
+            {
+                journaled.Add((rule, rule.EpisodesAdded));
             }
             changes.Add(new JournalChange
             {
@@ -369,7 +384,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                 NewestMs = s.NewestMs,
                 LastSeenMs = s.LastSeenMs,
                 Rule = e.Rule,
-                State = s.Rules.GetValueOrDefault(e.Rule)?.WithoutWindows(),
+                State = rule?.ForJournal(),
             });
         }
         return changes;

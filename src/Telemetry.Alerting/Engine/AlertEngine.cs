@@ -13,8 +13,6 @@ namespace Telemetry.Alerting.Engine;
 /// </summary>
 public sealed class AlertEngine : IAlertEngine
 {
-    private const int MaxEpisodes = 16;
-
     private readonly Func<SensorAddress, SensorProfile> _profiles;
     private readonly TimeProvider _time;
     private readonly long _maxHoldMs;
@@ -350,7 +348,7 @@ public sealed class AlertEngine : IAlertEngine
                     {
                         events.Add(e);
                     }
-                    AddEpisode(live, new Episode { FromMs = from, ToMs = to });
+                    live.AddEpisode(new Episode { FromMs = from, ToMs = to });
                 }
                 g.Clear();
             }
@@ -463,7 +461,7 @@ public sealed class AlertEngine : IAlertEngine
         {
             case AlertState.Raised:
                 st.SinceMs = t;
-                AddEpisode(st, new Episode { FromMs = t });
+                st.AddEpisode(new Episode { FromMs = t });
                 break;
             case AlertState.Escalated:
                 // Red is a new call to act: an acknowledgement of amber does not cover it.
@@ -561,14 +559,6 @@ public sealed class AlertEngine : IAlertEngine
         return st;
     }
 
-    private static void AddEpisode(RuleState st, Episode e)
-    {
-        st.Episodes.Add(e);
-        if (st.Episodes.Count > MaxEpisodes)
-        {
-            st.Episodes.RemoveRange(0, st.Episodes.Count - MaxEpisodes);
-        }
-    }
 
     private static AlertEvent Event(SensorState s, string rule, string field, AlertState state, AlertLevel level, AlertLevel previous, double? value, double? threshold, long t, string message, bool backlog) => new()
     {

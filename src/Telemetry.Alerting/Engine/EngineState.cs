@@ -63,12 +63,39 @@ public sealed class RuleState
     /// <summary>Recent episodes (reading-time intervals), so a replayed backlog never reports one twice. Bounded.</summary>
     public List<Episode> Episodes { get; set; } = [];
 
-    /// <summary>This state without its windows, for the journal: shares the rest, so serialize it at once.</summary>
-    internal RuleState WithoutWindows()
+    /// <summary>How many recent <see cref="Episodes"/> are kept.</summary>
+    internal const int MaxEpisodes = 16;
+
+    /// <summary>Episodes added since this state was created or restored (the engine counts them).</summary>
+    [JsonIgnore] internal long EpisodesAdded { get; set; }
+
+    /// <summary>How many of <see cref="EpisodesAdded"/> a journal record already holds.</summary>
+    [JsonIgnore] internal long EpisodesJournaled { get; set; }
+
+    internal void AddEpisode(Episode e)
+    {
+        Episodes.Add(e);
+        EpisodesAdded++;
+        if (Episodes.Count > MaxEpisodes)
+        {
+            Episodes.RemoveRange(0, Episodes.Count - MaxEpisodes);
+        }
+    }
+
+    /// <summary>
+    /// This state for the journal: without its windows (the snapshot has them), and with only the episodes no journal
+    /// record holds yet plus the one before them, which a clear may have ended since. Replaying merges them onto the
+    /// episodes before (<see cref="Telemetry.Alerting.State.StateJournal.Apply"/>). A storm's record carried all sixteen for every rule
+    /// that changed, most of its bytes and of the time spent writing it (BENCHMARKS.md, tenth session). Shares the
+    /// rest, so serialize it at once.
+    /// </summary>
+    internal RuleState ForJournal()
     {
         var copy = (RuleState)MemberwiseClone();
         copy.Average = null;
         copy.Rate = null;
+        var newest = (int)Math.Min(Episodes.Count, EpisodesAdded - EpisodesJournaled + 1);
+        copy.Episodes = newest == Episodes.Count ? Episodes : Episodes.GetRange(Episodes.Count - newest, newest);
         return copy;
     }
 }

@@ -26,7 +26,11 @@ public sealed class JournalChange
     [JsonPropertyName("l")] public long LastSeenMs { get; set; }
     [JsonPropertyName("r")] public required string Rule { get; set; }
 
-    /// <summary>The rule's state without its windows (those are in the snapshot, at most <c>SaveInterval</c> old).</summary>
+    /// <summary>
+    /// The rule's state without its windows (those are in the snapshot, at most <c>SaveInterval</c> old), and with only
+    /// its newest episodes: those no earlier record holds, and the one before them. Older records hold every episode the
+    /// rule kept; both merge the same way.
+    /// </summary>
     [JsonPropertyName("s")] public RuleState? State { get; set; }
 }
 
@@ -177,6 +181,7 @@ public sealed class StateJournal : IDisposable
                     // The windows stay the snapshot's: the journal does not carry them.
                     c.State.Average = old.Average;
                     c.State.Rate = old.Rate;
+                    c.State.Episodes = Merge(old.Episodes, c.State.Episodes);
                     s.Rules[c.Rule] = c.State;
                 }
                 else
@@ -185,6 +190,32 @@ public sealed class StateJournal : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A rule's episodes after a record: those it had, with each of the record's newest either ending the one that
+    /// started at the same time or added after them, the oldest beyond the bound let go, as the engine does.
+    /// </summary>
+    private static List<Episode> Merge(List<Episode> before, List<Episode> newest)
+    {
+        var merged = new List<Episode>(before);
+        foreach (var e in newest)
+        {
+            var same = merged.FindIndex(x => x.FromMs == e.FromMs);
+            if (same >= 0)
+            {
+                merged[same] = e;
+            }
+            else
+            {
+                merged.Add(e);
+            }
+        }
+        if (merged.Count > RuleState.MaxEpisodes)
+        {
+            merged.RemoveRange(0, merged.Count - RuleState.MaxEpisodes);
+        }
+        return merged;
     }
 
     private FileStream Open()

@@ -229,6 +229,44 @@ public sealed class AlertServiceTests
         Assert.Equal(("kukes/t03/gas-0007/co-instant", AlertState.Raised), (e.AlertId, e.State));
     }
 
+    [Fact]
+    public async Task Crash_AfterAFlappingSensor_ABacklogOfAnEpisodeAlreadyReportedStaysQuiet()
+    {
+        // Twenty episodes, the first ten in one batch. A journal record carries a rule's newest episodes only, so the
+        // replay must merge them into every episode the engine kept (the newest sixteen), or a backlog that repeats one
+        // of them is reported as new.
+        using var dir = new TempDir("alerts-crash");
+        var (state, crashed, settings) = CrashSetup(dir);
+        var start = TimeSpan.FromMinutes(-10);
+        Reading At(int second, double co) => AlertHost.Now(Field.CoPpm, co, start + TimeSpan.FromSeconds(second));
+        var first = new RecordingChannel();
+        await using (var host = await AlertHost.StartAsync(state, settings, s => s.AddSingleton<IAlertChannel>(first)))
+        {
+            // Each batch is journaled before its events go out: waiting for them makes every batch a record of its own.
+            host.Pipeline.Post(Gas, [.. Enumerable.Range(0, 10).SelectMany(k => new[] { At(10 * k, 150), At((10 * k) + 5, 0) })]);
+            await Poll.UntilAsync(() => first.Events.Count == 20, "the first batch's ten raises and clears");
+            for (var k = 10; k < 20; k++)
+            {
+                host.Pipeline.Post(Gas, [At(10 * k, 150)]);
+                await Poll.UntilAsync(() => first.Events.Count == (2 * k) + 1, "a raise");
+                host.Pipeline.Post(Gas, [At((10 * k) + 5, 0)]);
+                await Poll.UntilAsync(() => first.Events.Count == (2 * k) + 2, "a clear");
+            }
+            Assert.False(File.Exists(state), "no snapshot yet: the test would not test the journal");
+            CopyStateFiles(state, crashed);
+        }
+
+        var second = new RecordingChannel();
+        await using var again = await AlertHost.StartAsync(crashed, settings, s => s.AddSingleton<IAlertChannel>(second));
+        // A logger's backlog repeating the episodes at 50-55 s (from the first batch) and 150-155 s (a later one).
+        again.Pipeline.Post(Gas, [At(49, 0), At(50, 150), At(55, 0)]);
+        again.Pipeline.Post(Gas, [At(149, 0), At(150, 150), At(155, 0)]);
+        again.Pipeline.Post(Gas, [At(300, 150)]);
+        await Poll.UntilAsync(() => !second.Events.IsEmpty, "the live raise after the backlog");
+        var e = Assert.Single(second.Events);
+        Assert.Equal((AlertState.Raised, false), (e.State, e.Backlog));
+    }
+
     // The live state file, where the crash copy goes, and settings with no whole-state snapshot for an hour.
     private static (string State, string Crashed, Dictionary<string, string?> Settings) CrashSetup(TempDir dir)
     {

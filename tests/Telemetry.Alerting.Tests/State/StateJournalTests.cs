@@ -95,4 +95,26 @@ public sealed class StateJournalTests
         var added = state.Sensors[1];
         Assert.Equal(("gas-0008", AlertLevel.Amber), (added.Sensor, added.Rules["co-instant"].Level));
     }
+
+    [Fact]
+    public void Apply_MergesARecordsNewestEpisodesOntoTheOnesBefore_AsTheEngineKeepsThem()
+    {
+        // The snapshot: sixteen episodes, the last still active.
+        var before = Enumerable.Range(1, 16).Select(i => new Episode { FromMs = i * 10, ToMs = i == 16 ? null : i * 10 + 5 }).ToList();
+        var state = new AlertEngineState
+        {
+            Sensors = [new SensorState { Site = "kukes", Tunnel = "t03", Kind = "gas", Sensor = "gas-0007", Rules = new(StringComparer.Ordinal) { ["co-instant"] = new RuleState { Episodes = before } } }],
+        };
+        // A record of the old format: every episode the rule kept, after its batch ended the active one and raised one more.
+        var whole = Record(1, "co-instant", AlertLevel.Red);
+        whole.Changes[0].State!.Episodes = [.. Enumerable.Range(2, 15).Select(i => new Episode { FromMs = i * 10, ToMs = i * 10 + 5 }), new Episode { FromMs = 170 }];
+        // Then one with the newest only: its batch ended that one and raised two more.
+        var newest = Record(2, "co-instant", AlertLevel.Red);
+        newest.Changes[0].State!.Episodes = [new Episode { FromMs = 170, ToMs = 175 }, new Episode { FromMs = 180, ToMs = 185 }, new Episode { FromMs = 190 }];
+
+        StateJournal.Apply(state, [whole, newest]);
+
+        var expected = Enumerable.Range(4, 16).Select(i => (i * 10L, i == 19 ? (long?)null : i * 10 + 5L));
+        Assert.Equal(expected, state.Sensors[0].Rules["co-instant"].Episodes.Select(e => (e.FromMs, e.ToMs)));
+    }
 }

@@ -69,7 +69,7 @@ public sealed class StateJsonTests
             Changes = events.Select(e => engine.Sensors.First(s => s.Sensor == e.Sensor)).Distinct().Select(s => new JournalChange
             {
                 Site = s.Site, Tunnel = s.Tunnel, Kind = s.Kind, Sensor = s.Sensor, NewestMs = s.NewestMs, LastSeenMs = s.LastSeenMs,
-                Rule = s.Rules.Keys.First(), State = s.Rules.Values.First().WithoutWindows(),
+                Rule = s.Rules.Keys.First(), State = s.Rules.Values.First().ForJournal(),
             }).Append(new JournalChange { Site = "kukes", Tunnel = "t03", Kind = "gas", Sensor = "gone", Rule = "co-instant", State = null }).ToList(),
         };
 
