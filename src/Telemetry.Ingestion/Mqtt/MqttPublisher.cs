@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Exceptions;
-using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using Telemetry.Alerting.Notifications;
 using Telemetry.Ingestion.Configuration;
@@ -14,14 +13,13 @@ namespace Telemetry.Ingestion.Mqtt;
 /// subscribing connection that carries the readings (SPEC §7.4: channels are isolated from ingestion).
 /// Connects at start and reconnects on demand; each publish waits for its PUBACK (QoS 1). Publishes may overlap: up to
 /// <see cref="MaxInFlight"/> (or the broker's receive maximum, if lower) wait for their PUBACK at once, and those started
-/// one after another (<see cref="StartPublishAsync"/>) go out in that order. <c>MqttClient</c> runs the connection;
-/// publishes and PUBACKs go through the <see cref="PublisherAdapter"/> past it.
+/// one after another (<see cref="StartPublishAsync"/>) go out in that order.
 /// </summary>
 internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics metrics, TimeProvider time, ILogger<MqttPublisher> logger)
     : IMqttPublisher, IHostedService, IDisposable
 {
     private readonly MqttOptions _o = options.Value;
-    private readonly (PublisherAdapterFactory Transport, IMqttClient Client) _mqtt = Create();
+    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private readonly SemaphoreSlim _connect = new(1, 1);
     private SemaphoreSlim _window = new(MaxInFlight, MaxInFlight);
 
@@ -47,8 +45,7 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
         await window.WaitAsync(ct);
         try
         {
-            var adapter = _mqtt.Transport.Current ?? throw new MqttCommunicationException("the alert publisher is not connected");
-            return AwaitAckAsync(adapter.PublishAsync(Packet(topic, payload, retain), ct), topic, window, time.GetTimestamp(), ct);
+            return AwaitAckAsync(_client.PublishAsync(Message(topic, payload, retain), ct), topic, window, time.GetTimestamp());
         }
         catch
         {
@@ -57,16 +54,15 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
         }
     }
 
-    private async Task AwaitAckAsync(Task<MqttPubAckPacket> publishing, string topic, SemaphoreSlim window, long started, CancellationToken ct)
+    private async Task AwaitAckAsync(Task<MqttClientPublishResult> publishing, string topic, SemaphoreSlim window, long started)
     {
         try
         {
-            var ack = await publishing.WaitAsync(ct);
+            var result = await publishing;
             metrics.AlertPublishLatency.Observe(time.GetElapsedTime(started).TotalSeconds);
-            // MQTT 5: "no matching subscribers" is a success too; a broker without subscribers still keeps the retained state.
-            if (ack.ReasonCode is not (MqttPubAckReasonCode.Success or MqttPubAckReasonCode.NoMatchingSubscribers))
+            if (!result.IsSuccess)
             {
-                throw new MqttCommunicationException($"broker refused the publish to {topic}: {ack.ReasonCode} {ack.ReasonString}");
+                throw new MqttCommunicationException($"broker refused the publish to {topic}: {result.ReasonCode} {result.ReasonString}");
             }
         }
         finally
@@ -75,24 +71,13 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
         }
     }
 
-    private static MqttPublishPacket Packet(string topic, byte[] payload, bool retain)
-    {
-        MqttTopicValidator.ThrowIfInvalid(topic);
-        return new MqttPublishPacket
-        {
-            Topic = topic,
-            PayloadSegment = payload,
-            QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce,
-            Retain = retain,
-            ContentType = "application/json",
-        };
-    }
-
-    private static (PublisherAdapterFactory, IMqttClient) Create()
-    {
-        var transport = new PublisherAdapterFactory();
-        return (transport, new MqttClientFactory().CreateMqttClient(transport));
-    }
+    private static MqttApplicationMessage Message(string topic, byte[] payload, bool retain) => new MqttApplicationMessageBuilder()
+        .WithTopic(topic)
+        .WithPayload(payload)
+        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+        .WithRetainFlag(retain)
+        .WithContentType("application/json")
+        .Build();
 
     /// <summary>Connects at start, in the background, so the first alert does not pay for the connection.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
@@ -116,19 +101,19 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
 
     private async Task EnsureConnectedAsync(CancellationToken ct)
     {
-        if (_mqtt.Client.IsConnected)
+        if (_client.IsConnected)
         {
             return;
         }
         await _connect.WaitAsync(ct);
         try
         {
-            if (_mqtt.Client.IsConnected)
+            if (_client.IsConnected)
             {
                 return;
             }
             var options = MqttConnection.Options(_o, _o.ClientId + "-alerts", ackQuickly: true).WithCleanStart(true).Build();
-            var result = await _mqtt.Client.ConnectAsync(options, ct);
+            var result = await _client.ConnectAsync(options, ct);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
             {
                 throw new MqttCommunicationException($"alert publisher refused by the broker: {result.ResultCode}");
@@ -149,7 +134,7 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
 
     public void Dispose()
     {
-        _mqtt.Client.Dispose();
+        _client.Dispose();
         _connect.Dispose();
     }
 }
