@@ -559,7 +559,6 @@ public sealed class AlertEngine : IAlertEngine
         return st;
     }
 
-
     private static AlertEvent Event(SensorState s, string rule, string field, AlertState state, AlertLevel level, AlertLevel previous, double? value, double? threshold, long t, string message, bool backlog) => new()
     {
         AlertId = $"{s.Site}/{s.Tunnel}/{s.Sensor}/{rule}",

@@ -85,9 +85,9 @@ public sealed class RuleState
     /// <summary>
     /// This state for the journal: without its windows (the snapshot has them), and with only the episodes no journal
     /// record holds yet plus the one before them, which a clear may have ended since. Replaying merges them onto the
-    /// episodes before (<see cref="Telemetry.Alerting.State.StateJournal.Apply"/>). A storm's record carried all sixteen for every rule
-    /// that changed, most of its bytes and of the time spent writing it (BENCHMARKS.md, tenth session). Shares the
-    /// rest, so serialize it at once.
+    /// episodes before (<see cref="Telemetry.Alerting.State.StateJournal.Apply"/>). A storm's record carried all
+    /// sixteen for every rule that changed, most of its bytes and of the time spent writing it (BENCHMARKS.md, tenth
+    /// session). Shares the rest, so serialize it at once.
     /// </summary>
     internal RuleState ForJournal()
     {

@@ -20,9 +20,9 @@ public sealed class MqttPublisherTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _broker.DisposeAsync();
 
-    private MqttPublisher Publisher(IngestMetrics? metrics = null) => new(
+    private MqttPublisher Publisher() => new(
         Options.Create(new MqttOptions { Host = _broker.Host, Port = _broker.Port, ClientId = "publisher-test" }),
-        metrics ?? new IngestMetrics(), TimeProvider.System, NullLogger<MqttPublisher>.Instance);
+        new IngestMetrics(), TimeProvider.System, NullLogger<MqttPublisher>.Instance);
 
     [Fact]
     public async Task PublishesStartedBackToBack_BeyondTheWindow_AllArriveInOrderAndAreConfirmed()
@@ -62,8 +62,7 @@ public sealed class MqttPublisherTests : IAsyncLifetime
     [Fact]
     public async Task BrokerGoneWithPubacksOutstanding_ThosePublishesFail_AndPublishingResumesWhenItIsBack()
     {
-        var metrics = new IngestMetrics();
-        using var publisher = Publisher(metrics);
+        using var publisher = Publisher();
         await publisher.PublishAsync("alerts/s1/ch4-lel", Encoding.UTF8.GetBytes("before"), retain: false, CancellationToken.None);
 
         // A stopped broker reads nothing and acknowledges nothing; killed, its connections end.
