@@ -442,6 +442,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
             if (unreadable > 0)
             {
                 Log.JournalTail(_logger, _journal.FilePath, unreadable, records.Count);
+                _journal.DropUnreadableTail(unreadable);
             }
             if (state is not null)
             {

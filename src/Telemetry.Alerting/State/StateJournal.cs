@@ -76,13 +76,45 @@ public sealed class StateJournal : IDisposable
         return _buffer.WrittenMemory;
     }
 
-    /// <summary>Appends one serialized record and flushes it to the disk.</summary>
+    /// <summary>
+    /// Appends one serialized record and flushes it to the disk. A write that fails is cut off again where it can be, so
+    /// the next record does not land after half of this one (the replay stops at the first line it cannot read).
+    /// </summary>
     public void Append(ReadOnlySpan<byte> bytes)
     {
         var stream = Open();
-        stream.Write(bytes);
-        stream.Write(NewLine);
+        var before = stream.Position;
+        try
+        {
+            stream.Write(bytes);
+            stream.Write(NewLine);
+            stream.Flush(flushToDisk: true);
+        }
+        catch (IOException)
+        {
+            try
+            {
+                stream.SetLength(before);
+            }
+            catch (IOException)
+            {
+                // The disk is failing: the caller writes the whole state instead, and that starts the journal again.
+            }
+            Close();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Cuts off the last <paramref name="bytes"/>, the write a crash left unfinished (<see cref="Read"/> counts them), so
+    /// that records appended from now on are read after a later restart instead of being glued onto it.
+    /// </summary>
+    public void DropUnreadableTail(long bytes)
+    {
+        var stream = Open();
+        stream.SetLength(Math.Max(0, stream.Length - bytes));
         stream.Flush(flushToDisk: true);
+        stream.Seek(0, SeekOrigin.End);
     }
 
     /// <summary>Starts the journal again: called once a snapshot that holds every record has been written.</summary>

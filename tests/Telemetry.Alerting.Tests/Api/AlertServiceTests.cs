@@ -267,6 +267,29 @@ public sealed class AlertServiceTests
         Assert.Equal((AlertState.Raised, false), (e.State, e.Backlog));
     }
 
+    [Fact]
+    public async Task Crash_MidWrite_ThenAgain_KeepsWhatWasJournaledBetween()
+    {
+        // The first crash cut a journal write off, with nothing else to replay. What the service journals after
+        // restarting must still be read after a second crash: appended after the cut-off bytes, it would be unreadable.
+        using var dir = new TempDir("alerts-crash");
+        var (_, crashed, settings) = CrashSetup(dir);
+        Directory.CreateDirectory(Path.GetDirectoryName(crashed)!);
+        await File.WriteAllTextAsync(crashed + ".journal", "{\"q\":1,\"c\":[{\"Site\":\"ku");
+        var again = dir.Combine("again", "alerts-state.json");
+        var first = new RecordingChannel();
+        await using (var host = await AlertHost.StartAsync(crashed, settings, s => s.AddSingleton<IAlertChannel>(first)))
+        {
+            host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+            await Poll.UntilAsync(() => first.Events.Count == 1, "the raise after the first crash");
+            CopyStateFiles(crashed, again);
+        }
+
+        var second = new RecordingChannel();
+        await using var restarted = await AlertHost.StartAsync(again, settings, s => s.AddSingleton<IAlertChannel>(second));
+        Assert.Equal("kukes/t03/gas-0007/co-instant", Assert.Single(restarted.Alerts.ActiveAlerts()).AlertId);
+    }
+
     // The live state file, where the crash copy goes, and settings with no whole-state snapshot for an hour.
     private static (string State, string Crashed, Dictionary<string, string?> Settings) CrashSetup(TempDir dir)
     {

@@ -35,7 +35,7 @@ public sealed class StateJournalTests
     }
 
     [Fact]
-    public void Read_ACutOffLastWrite_IsLeftOutAndCounted()
+    public void Read_ACutOffLastWrite_IsLeftOutAndCounted_AndCanBeCutOff()
     {
         using var dir = new TempDir("journal-torn");
         var path = dir.Combine("state.json");
@@ -49,6 +49,12 @@ public sealed class StateJournalTests
         var records = again.Read(0, out var unreadable);
         Assert.Equal(1, Assert.Single(records).Seq);
         Assert.Equal(torn.Length, unreadable);
+
+        // Cut off, the journal goes on after the last whole record.
+        again.DropUnreadableTail(unreadable);
+        again.Append(again.Serialize(Record(3, "co-instant", AlertLevel.Amber)).Span);
+        Assert.Equal([1L, 3L], again.Read(0, out unreadable).Select(r => r.Seq));
+        Assert.Equal(0, unreadable);
     }
 
     [Fact]
