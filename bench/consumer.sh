@@ -6,11 +6,13 @@
 #   SPOOL_DIR      spool directory (wiped unless KEEP_SPOOL=1)
 #   SVC_HTTP_PORT  HTTP endpoints (default 28091: the harness's ports are 288xx/280xx)
 #   ALERT_STATE    alert state file (default: beside the spool, wiped with it)
+#   SEED_STATE     a state file to start from instead (bench/latency.sh's SEED_SENSORS writes one)
 set -euo pipefail
 : "${SVC_DLL:?}" "${SPOOL_DIR:?}" "${BENCH_MQTT_HOST:?}" "${BENCH_MQTT_PORT:?}" "${BENCH_INFLUX_URL:?}" "${BENCH_DB:?}"
 ALERT_STATE="${ALERT_STATE:-$SPOOL_DIR.alerts-state.json}"
 if [[ "${KEEP_SPOOL:-0}" != 1 ]]; then rm -rf "$SPOOL_DIR" "$ALERT_STATE" "$ALERT_STATE.journal"; fi
 mkdir -p "$SPOOL_DIR"
+if [[ -n "${SEED_STATE:-}" ]]; then cp "$SEED_STATE" "$ALERT_STATE"; fi
 export DOTNET_ENVIRONMENT=Production
 export Telemetry__Mqtt__Host="$BENCH_MQTT_HOST"
 export Telemetry__Mqtt__Port="$BENCH_MQTT_PORT"

@@ -9,6 +9,12 @@ SECS="${2:-30}"
 trap 'stop_service' EXIT
 "$PEERS/start-services.sh" --fresh 2>&1 | sed 's/^/    /' >&2
 reset_db
+# SEED_SENSORS=N: the service starts from the alert state of N more gas sensors that have run for hours (full 15-minute
+# and 8-hour windows; bench/Telemetry.Benchmarks/WarmState.cs), as after a shift on a large site: what its snapshots cost.
+if [[ "${SEED_SENSORS:-0}" -gt 0 ]]; then
+  export SEED_STATE="$RES/seed-state.json"
+  dotnet "${PROBE_DLL:?}" seed-state --sensors "$SEED_SENSORS" --out "$SEED_STATE"
+fi
 start_service bench-latency 60 || die "service did not subscribe (log: $RES/service-bench-latency.log)"
 # An independent mosquitto_sub also receives the alerts, stamping each on arrival (ALERT_SUB=0: not), so a slow alert
 # can be placed on either side of the broker's delivery: the probe's own receive path (a .NET client that also
