@@ -63,6 +63,8 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private readonly AlertEngine _engine;
     private readonly Lock _engineLock = new();
     private readonly SemaphoreSlim _saveLock = new(1, 1);
+    private readonly SemaphoreSlim _snapshotLock = new(1, 1);
+    private Task _background = Task.CompletedTask;
     private readonly SilenceStore _silences = new();
     private readonly List<ChannelWorker> _workers = [];
     private readonly CancellationTokenSource _channelsStop = new();
@@ -184,7 +186,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         if (result == AckResult.Acknowledged)
         {
             Log.Acknowledged(_logger, alertId, by);
-            await SaveAsync(force: true);
+            await SnapshotAsync();
             await DispatchAsync(events);
         }
         return result;
@@ -195,7 +197,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     public async Task<Silence> AddSilenceAsync(Silence silence, CancellationToken cancellationToken = default)
     {
         _silences.Add(silence);
-        await SaveAsync(force: true);
+        await SnapshotAsync();
         return silence;
     }
 
@@ -204,7 +206,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         var s = _silences.Expire(id, _time.GetUtcNow());
         if (s is not null)
         {
-            await SaveAsync(force: true);
+            await SnapshotAsync();
         }
         return s;
     }
@@ -214,7 +216,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         var deleted = _silences.Delete(id);
         if (deleted)
         {
-            await SaveAsync(force: true);
+            await SnapshotAsync();
         }
         return deleted;
     }
@@ -224,7 +226,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         if (_snapshotDue)
         {
             // Fold what the journal replayed into a fresh snapshot, so the next restart reads one file.
-            await SaveAsync(force: true);
+            await SnapshotAsync();
         }
         foreach (var w in _workers)
         {
@@ -261,7 +263,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         }
         // Shutting down: evaluate what was already queued, save, and give the channels a moment to deliver.
         Drain(events);
-        await SaveAsync(force: true);
+        await SnapshotAsync();
         await DispatchAsync(events);
         await Task.WhenAll(_workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(5))));
         await _channelsStop.CancelAsync();
@@ -308,17 +310,24 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
 
     /// <summary>
     /// Makes a batch durable before it is dispatched: its transitions as one journal record (what they changed, flushed
-    /// to the disk), and the whole state as a snapshot at most every SaveInterval or once the journal has grown long.
+    /// to the disk). The whole state goes to a snapshot at most every SaveInterval, or once the journal has grown long,
+    /// written beside the loop (the journal keeps what changes meanwhile); only when the journal cannot take a batch
+    /// does the loop wait for a snapshot of it.
     /// </summary>
     private async Task PersistAsync(List<AlertEvent> events)
     {
-        if (events.Count == 0 || _journal.Length >= MaxJournalBytes)
+        if (events.Count > 0 && !await AppendJournalAsync(events))
         {
-            await SaveAsync(force: events.Count > 0);
+            await SnapshotAsync();
             return;
         }
-        // When the journal cannot take the batch, the whole state must, before the batch is dispatched.
-        await SaveAsync(force: !await AppendJournalAsync(events));
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var due = (_windowsDirty && now - _lastSaveMs >= (long)_options.SaveInterval.TotalMilliseconds) || _journal.Length >= MaxJournalBytes;
+        if (due && _background.IsCompleted)
+        {
+            _lastSaveMs = now;
+            _background = Task.Run(SnapshotAsync);
+        }
     }
 
     private async Task<bool> AppendJournalAsync(List<AlertEvent> events)
@@ -390,37 +399,45 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         return changes;
     }
 
-    /// <summary>Writes the whole state now when <paramref name="force"/> (acknowledgement, silence, shutdown), else at most every SaveInterval.</summary>
-    private async Task SaveAsync(bool force)
+    /// <summary>
+    /// Writes the whole state (acknowledgements, silences, start and shutdown wait for it; the periodic one runs beside
+    /// the loop). The journal's records so far are set apart first and deleted once the snapshot holds them, so what is
+    /// journaled while it is written stays in the journal; the engine waits only for a few sensors at a time.
+    /// </summary>
+    private async Task SnapshotAsync()
     {
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (!force && (!_windowsDirty || now - _lastSaveMs < (long)_options.SaveInterval.TotalMilliseconds))
-        {
-            return;
-        }
-        await _saveLock.WaitAsync();
+        await _snapshotLock.WaitAsync();
         try
         {
-            byte[] bytes;
+            long seq;
+            await _saveLock.WaitAsync();
+            try
+            {
+                seq = _journalSeq;
+                _journal.Rotate();
+            }
+            finally
+            {
+                _saveLock.Release();
+            }
             lock (_engineLock)
             {
-                bytes = StateFile.Serialize(new PersistedState { Engine = _engine.State, Silences = _silences.List().ToList(), JournalSeq = _journalSeq });
                 _windowsDirty = false;
             }
-            StateFile.Save(_options.StateFile, bytes);
-            _lastSaveMs = now;
-            // The snapshot holds every journal record so far; a failed reset leaves records it already holds (skipped).
-            _journal.Reset();
+            _lastSaveMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            StateFile.Save(_options.StateFile, _engine.State, _engineLock, _silences.List(), seq);
+            _journal.DropPrevious();
             _snapshotDue = false;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            // The journal keeps every record since the last snapshot that made it; the next one tries again.
             _metrics.SaveFailed();
             Log.SaveFailed(_logger, ex, _options.StateFile);
         }
         finally
         {
-            _saveLock.Release();
+            _snapshotLock.Release();
         }
     }
 
@@ -439,10 +456,12 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                 _journalSeq = records[^1].Seq;
                 _snapshotDue = true;
             }
+            // Records set apart for a snapshot that did not make it: the next one that does deletes them.
+            _snapshotDue |= _journal.HasPrevious;
             if (unreadable > 0)
             {
                 Log.JournalTail(_logger, _journal.FilePath, unreadable, records.Count);
-                _journal.DropUnreadableTail(unreadable);
+                _journal.DropUnreadableTail();
             }
             if (state is not null)
             {
@@ -481,6 +500,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     public override void Dispose()
     {
         _saveLock.Dispose();
+        _snapshotLock.Dispose();
         _channelsStop.Dispose();
         _journal.Dispose();
         base.Dispose();

@@ -39,27 +39,37 @@ public sealed class JournalChange
 /// flushed to the disk before the batch is dispatched. Writing the whole state for every transition cost a large file
 /// rewrite per batch — in an alert storm most of the alert service's CPU — while a journal line costs what changed.
 /// The snapshot (<see cref="StateFile"/>) is still written atomically every <c>SaveInterval</c>, on acknowledgements,
-/// silences and shutdown; after each one the journal starts again.
+/// silences and shutdown, while the engine goes on: the records before it are set apart first
+/// (<c>{StateFile}.journal.previous</c>, <see cref="Rotate"/>) and deleted once it is on disk (<see cref="DropPrevious"/>),
+/// so the records journaled while it is written stay in the journal.
 /// </summary>
 public sealed class StateJournal : IDisposable
 {
     private static readonly byte[] NewLine = "\n"u8.ToArray();
     private readonly string _path;
+    private readonly string _previous;
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
     private readonly Utf8JsonWriter _writer;
     private FileStream? _stream;
+    private readonly Dictionary<string, long> _tails = [];
+    private long _length;
 
     public StateJournal(string stateFile)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(stateFile);
         _path = Path.GetFullPath(stateFile) + ".journal";
+        _previous = _path + ".previous";
         _writer = new Utf8JsonWriter(_buffer);
+        _length = File.Exists(_path) ? new FileInfo(_path).Length : 0;
     }
 
     public string FilePath => _path;
 
-    /// <summary>Bytes appended since the journal last started again.</summary>
-    public long Length => _stream?.Length ?? (File.Exists(_path) ? new FileInfo(_path).Length : 0);
+    /// <summary>Records set apart for a snapshot that is not on disk yet (being written, or it failed).</summary>
+    public bool HasPrevious => File.Exists(_previous);
+
+    /// <summary>Bytes appended since the journal was last set apart.</summary>
+    public long Length => Volatile.Read(ref _length);
 
     /// <summary>
     /// A record as the journal stores it, in a buffer this journal reuses (a storm's record can be 100 KB: a new array
@@ -89,6 +99,7 @@ public sealed class StateJournal : IDisposable
             stream.Write(bytes);
             stream.Write(NewLine);
             stream.Flush(flushToDisk: true);
+            Volatile.Write(ref _length, stream.Length);
         }
         catch (IOException)
         {
@@ -106,24 +117,51 @@ public sealed class StateJournal : IDisposable
     }
 
     /// <summary>
-    /// Cuts off the last <paramref name="bytes"/>, the write a crash left unfinished (<see cref="Read"/> counts them), so
-    /// that records appended from now on are read after a later restart instead of being glued onto it.
+    /// Cuts off what the last <see cref="Read"/> could not read, the write a crash left unfinished, so that records
+    /// appended from now on are read after a later restart instead of being glued onto it.
     /// </summary>
-    public void DropUnreadableTail(long bytes)
+    public void DropUnreadableTail()
     {
-        var stream = Open();
-        stream.SetLength(Math.Max(0, stream.Length - bytes));
-        stream.Flush(flushToDisk: true);
-        stream.Seek(0, SeekOrigin.End);
+        Close();
+        foreach (var (path, bytes) in _tails)
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
+            stream.SetLength(Math.Max(0, stream.Length - bytes));
+            stream.Flush(flushToDisk: true);
+        }
+        _tails.Clear();
+        Volatile.Write(ref _length, File.Exists(_path) ? new FileInfo(_path).Length : 0);
     }
 
-    /// <summary>Starts the journal again: called once a snapshot that holds every record has been written.</summary>
-    public void Reset()
+    /// <summary>
+    /// Sets the records so far apart for a snapshot about to be written: later appends start a new journal. When an
+    /// earlier snapshot did not make it to disk, its records are still set apart, and these go after them.
+    /// </summary>
+    public void Rotate()
     {
-        var stream = Open();
-        stream.SetLength(0);
-        stream.Flush(flushToDisk: true);
+        Close();
+        Volatile.Write(ref _length, 0);
+        if (!File.Exists(_path))
+        {
+            return;
+        }
+        if (!File.Exists(_previous))
+        {
+            File.Move(_path, _previous);
+            return;
+        }
+        using (var previous = new FileStream(_previous, FileMode.Append, FileAccess.Write, FileShare.Read))
+        using (var current = File.OpenRead(_path))
+        {
+            current.CopyTo(previous);
+            previous.Flush(flushToDisk: true);
+        }
+        // A crash before this delete leaves the records in both files: the replay reads each sequence number once.
+        File.Delete(_path);
     }
+
+    /// <summary>Deletes the records set apart: called once a snapshot that holds them all has been written.</summary>
+    public void DropPrevious() => File.Delete(_previous);
 
     /// <summary>
     /// The records after <paramref name="afterSeq"/>, in order. A line that cannot be read (a write cut off by a crash)
@@ -131,54 +169,61 @@ public sealed class StateJournal : IDisposable
     /// </summary>
     public List<JournalRecord> Read(long afterSeq, out long unreadable)
     {
-        unreadable = 0;
+        _tails.Clear();
         var records = new List<JournalRecord>();
-        if (!File.Exists(_path))
+        // The records set apart for a snapshot that never made it to disk come first.
+        unreadable = ReadFile(_previous, afterSeq, records) + ReadFile(_path, afterSeq, records);
+        return records;
+    }
+
+    private long ReadFile(string path, long afterSeq, List<JournalRecord> records)
+    {
+        if (!File.Exists(path))
         {
-            return records;
+            return 0;
         }
-        var bytes = File.ReadAllBytes(_path);
+        var bytes = File.ReadAllBytes(path);
         var span = bytes.AsSpan();
         var offset = 0;
         while (offset < span.Length)
         {
             var end = span[offset..].IndexOf((byte)'\n');
-            if (end < 0)
+            JournalRecord? record = null;
+            if (end >= 0)
             {
-                // No newline: the last append did not finish, so its batch was never dispatched either.
-                unreadable = span.Length - offset;
-                break;
-            }
-            JournalRecord? record;
-            try
-            {
-                record = JsonSerializer.Deserialize<JournalRecord>(span.Slice(offset, end), StateJson.Options);
-            }
-            catch (JsonException)
-            {
-                record = null;
+                try
+                {
+                    record = JsonSerializer.Deserialize<JournalRecord>(span.Slice(offset, end), StateJson.Options);
+                }
+                catch (JsonException)
+                {
+                }
             }
             if (record is null)
             {
-                unreadable = span.Length - offset;
-                break;
+                // No newline, or not a record: the last append did not finish, so its batch was never dispatched either.
+                _tails[path] = span.Length - offset;
+                return span.Length - offset;
             }
-            if (record.Seq > afterSeq)
+            if (record.Seq > afterSeq && (records.Count == 0 || record.Seq > records[^1].Seq))
             {
                 records.Add(record);
             }
             offset += end + 1;
         }
-        return records;
+        return 0;
     }
 
     /// <summary>Moves the journal aside with its snapshot when the snapshot could not be read.</summary>
     public void MoveAside(string suffix)
     {
         Close();
-        if (File.Exists(_path))
+        foreach (var path in new[] { _previous, _path })
         {
-            File.Move(_path, _path + suffix, overwrite: true);
+            if (File.Exists(path))
+            {
+                File.Move(path, path + suffix, overwrite: true);
+            }
         }
     }
 

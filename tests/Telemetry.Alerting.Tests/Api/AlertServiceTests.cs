@@ -290,6 +290,61 @@ public sealed class AlertServiceTests
         Assert.Equal("kukes/t03/gas-0007/co-instant", Assert.Single(restarted.Alerts.ActiveAlerts()).AlertId);
     }
 
+    [Fact]
+    public async Task Snapshot_StuckOnTheDisk_HoldsUpNoAlert_AndACrashMeanwhileLosesNothing()
+    {
+        // The snapshot's temporary file is a named pipe: writing it waits until someone reads, as on a disk that hangs.
+        using var dir = new TempDir("alerts-stuck-disk");
+        var (state, crashed, settings) = CrashSetup(dir);
+        settings["Telemetry:Alerts:SaveInterval"] = "00:00:00.100";
+        Directory.CreateDirectory(Path.GetDirectoryName(state)!);
+        var pipe = state + ".tmp";
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        var first = new RecordingChannel();
+        await using (var host = await AlertHost.StartAsync(state, settings, s => s.AddSingleton<IAlertChannel>(first)))
+        {
+            FileStream? reader = null;
+            try
+            {
+                host.Pipeline.Post(Other, [AlertHost.Now(Field.CoPpm, 40)]);
+                await Poll.UntilAsync(() => first.Events.Count == 1, "the raise before the snapshot");
+                // The snapshot has set the journal so far apart and now waits on its file.
+                await Poll.UntilAsync(() => File.Exists(state + ".journal.previous"), "the periodic snapshot to start");
+
+                for (var i = 0; i < 2000; i++)
+                {
+                    host.Pipeline.Post(new SensorAddress("kukes", "t04", SensorKind.Gas, $"gas-{i:D4}"), [AlertHost.Now(Field.CoPpm, 5)]);
+                }
+                host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+                await Poll.UntilAsync(() => first.Events.Count == 2, "a raise while the snapshot cannot write");
+                // The crash: the files as they are now, with no snapshot on disk.
+                CopyStateFiles(state, crashed);
+
+                // Writing now, and stuck once the pipe is full (the state of 2,000 sensors is larger).
+                reader = await Task.Run(() => new FileStream(pipe, FileMode.Open, FileAccess.Read)).WaitAsync(Poll.DefaultTimeout);
+                host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 0, TimeSpan.FromMilliseconds(1))]);
+                await Poll.UntilAsync(() => first.Events.Count == 3, "a clear while the snapshot is half written");
+            }
+            finally
+            {
+                // Let the snapshot end (a pipe cannot be flushed to a disk: it fails), and the one at shutdown write a file.
+                reader ??= await Task.Run(() => new FileStream(pipe, FileMode.Open, FileAccess.Read)).WaitAsync(Poll.DefaultTimeout);
+                await reader.CopyToAsync(Stream.Null);
+                await reader.DisposeAsync();
+                File.Delete(pipe);
+            }
+        }
+        Assert.Equal([AlertState.Raised, AlertState.Raised, AlertState.Cleared], first.Events.Select(e => e.State));
+
+        var second = new RecordingChannel();
+        await using var again = await AlertHost.StartAsync(crashed, settings, s => s.AddSingleton<IAlertChannel>(second));
+        Assert.Equal(["kukes/t03/gas-0007/co-instant", "kukes/t03/gas-0008/co-instant"], again.Alerts.ActiveAlerts().Select(a => a.AlertId));
+    }
+
     // The live state file, where the crash copy goes, and settings with no whole-state snapshot for an hour.
     private static (string State, string Crashed, Dictionary<string, string?> Settings) CrashSetup(TempDir dir)
     {
@@ -301,7 +356,7 @@ public sealed class AlertServiceTests
     private static void CopyStateFiles(string state, string target)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        foreach (var suffix in new[] { "", ".journal" })
+        foreach (var suffix in new[] { "", ".journal", ".journal.previous" })
         {
             if (File.Exists(state + suffix))
             {

@@ -51,22 +51,46 @@ public sealed class StateJournalTests
         Assert.Equal(torn.Length, unreadable);
 
         // Cut off, the journal goes on after the last whole record.
-        again.DropUnreadableTail(unreadable);
+        again.DropUnreadableTail();
         again.Append(again.Serialize(Record(3, "co-instant", AlertLevel.Amber)).Span);
         Assert.Equal([1L, 3L], again.Read(0, out unreadable).Select(r => r.Seq));
         Assert.Equal(0, unreadable);
     }
 
     [Fact]
-    public void Reset_EmptiesTheJournal_AndAppendsGoOnAfterIt()
+    public void Rotate_SetsTheRecordsApart_TheReplayReadsThemFirst_UntilTheSnapshotDropsThem()
     {
-        using var dir = new TempDir("journal-reset");
-        using var journal = new StateJournal(dir.Combine("state.json"));
-        journal.Append(journal.Serialize(Record(1, "co-instant", AlertLevel.Red)).Span);
-        journal.Reset();
+        using var dir = new TempDir("journal-rotate");
+        var path = dir.Combine("live", "state.json");
+        using var journal = new StateJournal(path);
+        void Append(long q) => journal.Append(journal.Serialize(Record(q, "co-instant", AlertLevel.Red)).Span);
+        Append(1);
+        Append(2);
+        journal.Rotate();
         Assert.Equal(0, journal.Length);
-        journal.Append(journal.Serialize(Record(2, "co-instant", AlertLevel.Amber)).Span);
-        Assert.Equal(2, Assert.Single(journal.Read(0, out _)).Seq);
+        Append(3);
+        Assert.Equal([1L, 2L, 3L], journal.Read(0, out _).Select(r => r.Seq));
+
+        // A crash while the next rotation had copied record 3 after the others but not yet deleted it: read once.
+        var crashed = dir.Combine("crashed", "state.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(crashed)!);
+        File.WriteAllBytes(crashed + ".journal", File.ReadAllBytes(path + ".journal"));
+        File.WriteAllBytes(crashed + ".journal.previous", [.. File.ReadAllBytes(path + ".journal.previous"), .. File.ReadAllBytes(path + ".journal")]);
+        using (var again = new StateJournal(crashed))
+        {
+            Assert.Equal([1L, 2L, 3L], again.Read(0, out _).Select(r => r.Seq));
+        }
+
+        // A snapshot that did not make it: the next one sets these apart too, after the first ones.
+        journal.Rotate();
+        Append(4);
+        Assert.Equal([1L, 2L, 3L, 4L], journal.Read(0, out _).Select(r => r.Seq));
+        Assert.True(journal.HasPrevious);
+
+        journal.DropPrevious();
+        Assert.False(journal.HasPrevious);
+        Append(5);
+        Assert.Equal([4L, 5L], journal.Read(0, out _).Select(r => r.Seq));
     }
 
     [Fact]

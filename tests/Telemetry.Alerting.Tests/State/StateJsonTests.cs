@@ -5,6 +5,7 @@ using Telemetry.Alerting.Rules;
 using Telemetry.Alerting.State;
 using Telemetry.Contracts;
 using Telemetry.Contracts.Alerts;
+using Telemetry.Testing;
 
 namespace Telemetry.Alerting.Tests.State;
 
@@ -75,6 +76,26 @@ public sealed class StateJsonTests
 
         AssertSameJson(state);
         AssertSameJson(record);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64 * 1024)]
+    public void Snapshot_WrittenAFewSensorsAtATime_IsTheSameFileAsTheWholeState(int chunkBytes)
+    {
+        // The snapshot is written beside the engine, a few sensors per turn of its lock; the file must not differ.
+        var (engine, _) = Storm();
+        var silences = new List<Silence>
+        {
+            new() { Id = "s1", Sensor = "gas-1", StartsAt = DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_000_000), EndsAt = DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_360_000), CreatedBy = "Ana" },
+        };
+        using var dir = new TempDir("state-chunks");
+        var path = dir.Combine("state.json");
+        StateFile.Save(path, engine, new Lock(), silences, journalSeq: 42, chunkBytes);
+
+        var whole = StateFile.Serialize(new PersistedState { Engine = engine, Silences = silences, JournalSeq = 42 });
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(whole), File.ReadAllText(path));
+        Assert.Equal(42, StateFile.Load(path)!.JournalSeq);
     }
 
     private static void AssertSameJson<T>(T value)
