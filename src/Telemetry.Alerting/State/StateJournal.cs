@@ -109,7 +109,7 @@ public sealed class StateJournal : IDisposable
             }
             catch (IOException)
             {
-                // The disk is failing: the caller writes the whole state instead, and that starts the journal again.
+                // The disk is failing: the caller writes the whole state instead, which sets this journal apart.
             }
             Close();
             throw;
