@@ -307,7 +307,8 @@ public sealed class AlertServiceTests
         var first = new RecordingChannel();
         await using (var host = await AlertHost.StartAsync(state, settings, s => s.AddSingleton<IAlertChannel>(first)))
         {
-            FileStream? reader = null;
+            // Readers in processes of their own: .NET's own file lock on the reading end would fight the snapshot's.
+            System.Diagnostics.Process? holder = null;
             try
             {
                 host.Pipeline.Post(Other, [AlertHost.Now(Field.CoPpm, 40)]);
@@ -324,17 +325,21 @@ public sealed class AlertServiceTests
                 // The crash: the files as they are now, with no snapshot on disk.
                 CopyStateFiles(state, crashed);
 
-                // Writing now, and stuck once the pipe is full (the state of 2,000 sensors is larger).
-                reader = await Task.Run(() => new FileStream(pipe, FileMode.Open, FileAccess.Read)).WaitAsync(Poll.DefaultTimeout);
+                // A reader that reads nothing: the snapshot writes, and is stuck once the pipe is full (the state of
+                // 2,000 sensors is larger).
+                holder = Shell("exec 3<\"$1\"; exec sleep 600", pipe);
                 host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 0, TimeSpan.FromMilliseconds(1))]);
-                await Poll.UntilAsync(() => first.Events.Count == 3, "a clear while the snapshot is half written");
+                await Poll.UntilAsync(() => first.Events.Count == 3, "a clear while the snapshot is being written");
             }
             finally
             {
                 // Let the snapshot end (a pipe cannot be flushed to a disk: it fails), and the one at shutdown write a file.
-                reader ??= await Task.Run(() => new FileStream(pipe, FileMode.Open, FileAccess.Read)).WaitAsync(Poll.DefaultTimeout);
-                await reader.CopyToAsync(Stream.Null);
-                await reader.DisposeAsync();
+                using (var drain = Shell("cat \"$1\" >/dev/null", pipe))
+                {
+                    await drain.WaitForExitAsync().WaitAsync(Poll.DefaultTimeout);
+                }
+                holder?.Kill();
+                holder?.Dispose();
                 File.Delete(pipe);
             }
         }
@@ -343,6 +348,12 @@ public sealed class AlertServiceTests
         var second = new RecordingChannel();
         await using var again = await AlertHost.StartAsync(crashed, settings, s => s.AddSingleton<IAlertChannel>(second));
         Assert.Equal(["kukes/t03/gas-0007/co-instant", "kukes/t03/gas-0008/co-instant"], again.Alerts.ActiveAlerts().Select(a => a.AlertId));
+    }
+
+    private static System.Diagnostics.Process Shell(string script, string argument)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("sh") { ArgumentList = { "-c", script, "sh", argument } };
+        return System.Diagnostics.Process.Start(start)!;
     }
 
     // The live state file, where the crash copy goes, and settings with no whole-state snapshot for an hour.
