@@ -23,7 +23,7 @@ public sealed class AverageWindow
     /// Buckets, flat: [start ms, ∫value·dt in value·ms, covered ms] per bucket. Flat and contiguous because a tick
     /// walks every window of every sensor; an array per bucket cost a cache miss per bucket.
     /// </summary>
-    [JsonPropertyName("k")] public List<double> Buckets { get; set; } = [];
+    [JsonPropertyName("k"), JsonConverter(typeof(WindowBuckets))] public List<double> Buckets { get; set; } = [];
 
     [JsonIgnore] public int BucketCount => Buckets.Count / Stride;
 
@@ -123,7 +123,7 @@ public sealed class RateWindow
     private const int Stride = 8;
 
     /// <summary>Buckets, flat: [start ms, n, Σx, Σy, Σx², Σxy, first ms, last ms] per bucket, x in hours from the bucket start.</summary>
-    [JsonPropertyName("k")] public List<double> Buckets { get; set; } = [];
+    [JsonPropertyName("k"), JsonConverter(typeof(WindowBuckets))] public List<double> Buckets { get; set; } = [];
 
     public static RateWindow For(TimeSpan window)
     {

@@ -98,6 +98,29 @@ public sealed class StateJsonTests
         Assert.Equal(42, StateFile.Load(path)!.JournalSeq);
     }
 
+    [Fact]
+    public void WindowBuckets_AreTheSameTextAsTheSerializersOwn_AndReadBackBitForBit()
+    {
+        // Whole numbers are written as integers for speed; the text must not change, or state files would.
+        var random = new Random(11);
+        List<double> values =
+        [
+            0, -0.0, 1, -1, 480000, 1_795_943_520_000, 3030684.0000000005, 2428466.6999999997, 0.1, -1600.25, 1e-7,
+            999_999_999_999_999, 1e15, -1e15, 1e16, 123_456_789_012_345_678, double.MaxValue, double.MinValue, double.Epsilon,
+            .. Enumerable.Range(0, 2000).Select(i => i % 4 switch
+            {
+                0 => Math.Round(random.NextDouble() * 1e13),
+                1 => (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-5, 18)),
+                2 => -Math.Round(random.NextDouble() * 1e9),
+                _ => random.NextDouble() * 50 * 60_000,
+            }),
+        ];
+        var window = new AverageWindow { WindowMs = 1, BucketMs = 1, Buckets = values };
+        var written = JsonSerializer.Serialize(window, StateJson.Options);
+        Assert.Equal(JsonSerializer.Serialize(values), JsonDocument.Parse(written).RootElement.GetProperty("k").GetRawText());
+        Assert.Equal(values.Select(BitConverter.DoubleToInt64Bits), JsonSerializer.Deserialize<AverageWindow>(written, StateJson.Options)!.Buckets.Select(BitConverter.DoubleToInt64Bits));
+    }
+
     private static void AssertSameJson<T>(T value)
     {
         var old = JsonSerializer.SerializeToUtf8Bytes(value, StateJson.Reflection);
