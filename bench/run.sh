@@ -134,6 +134,18 @@ for n in $SIZES; do
       tsv="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" -newer "$ROWS" | sort | tail -n 1)"
       if [[ -n "$tsv" && "$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)" -gt "$before" ]]; then
         awk -F'\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 "\t" $7 "\t" $8 "\t-" }' "$tsv" >>"$ROWS"
+        # The harness's start of Node-RED can lose a race on a fast box: it checks that node-red is alive before the
+        # forked shell has become node ("node-red exited:" with an empty log; twice at 1M in the eleventh session).
+        # Such a phase never ran, so run it again, alone, as often as it failed; the table shows "(+k failed)".
+        while read -r failed times; do
+          log "=== $failed, N=$n: its start failed $times time(s); running it again"
+          before="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)"
+          PHASES="$failed" REPEAT="$times" "$PEERS/bench-peers.sh" "$n" >&2 || log "harness run failed"
+          again="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" -newer "$ROWS" | sort | tail -n 1)"
+          if [[ -n "$again" && "$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)" -gt "$before" ]]; then
+            awk -F'\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 "\t" $7 "\t" $8 "\t-" }' "$again" >>"$ROWS"
+          fi
+        done < <(awk -F'\t' 'NR > 1 && $1 ~ /^nodered-/ && $3 == "FAILED" { c[$1]++ } END { for (p in c) print p, c[p] }' "$tsv")
       fi
       # the harness keeps only the last run's consumer log: our service says its alert channels' totals at shutdown
       totals="$(grep -o 'Alert channel mqtt at shutdown: .*' "$RES/tunnel-telemetry.log" 2>/dev/null | tail -n 1 || true)"
