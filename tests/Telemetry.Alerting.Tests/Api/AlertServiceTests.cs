@@ -336,11 +336,19 @@ public sealed class AlertServiceTests
                 // Let the snapshot end (a pipe cannot be flushed to a disk: it fails), and the one at shutdown write a file.
                 using (var drain = Shell("cat \"$1\" >/dev/null", pipe))
                 {
-                    await drain.WaitForExitAsync().WaitAsync(Poll.DefaultTimeout);
+                    try
+                    {
+                        await drain.WaitForExitAsync().WaitAsync(Poll.DefaultTimeout);
+                    }
+                    finally
+                    {
+                        // No snapshot ever opened the pipe (the test failed before): leave no process behind.
+                        drain.Kill(entireProcessTree: true);
+                        holder?.Kill(entireProcessTree: true);
+                        holder?.Dispose();
+                        File.Delete(pipe);
+                    }
                 }
-                holder?.Kill();
-                holder?.Dispose();
-                File.Delete(pipe);
             }
         }
         Assert.Equal([AlertState.Raised, AlertState.Raised, AlertState.Cleared], first.Events.Select(e => e.State));
