@@ -70,6 +70,23 @@ summarize() {
     }' "$@"
 }
 
+# harness N -> runs the peers harness (PHASES, REPEAT and the CONSUMER_* variables from the environment); SUMMARY is
+# the summary it wrote for N, empty when it wrote none (a failed run must not reuse an older one)
+harness() {
+  local before
+  before="$(find "$RES" -maxdepth 1 -name "summary-$1-*.tsv" | wc -l)"
+  "$PEERS/bench-peers.sh" "$1" >&2 || log "harness run failed"
+  SUMMARY=""
+  if (($(find "$RES" -maxdepth 1 -name "summary-$1-*.tsv" | wc -l) > before)); then
+    SUMMARY="$(find "$RES" -maxdepth 1 -name "summary-$1-*.tsv" -newer "$ROWS" | sort | tail -n 1)"
+  fi
+}
+
+# harness_rows SUMMARY.tsv -> appends the harness's rows (phase n seconds rate lost rss cpu) to ours
+harness_rows() {
+  awk -F'\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 "\t" $7 "\t" $8 "\t-" }' "$1" >>"$ROWS"
+}
+
 while (($#)); do
   case "$1" in
   --n) SIZES="$2"; shift 2 ;;
@@ -127,24 +144,18 @@ for n in $SIZES; do
     case "$phase" in
     peers)
       log "=== harness phases ($HARNESS_PHASES), N=$n, $r run(s)"
-      before="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)"
       PHASES="$HARNESS_PHASES" REPEAT="$r" CONSUMER_LABEL=tunnel-telemetry CONSUMER_TOPIC='tunnels/#' \
-        CONSUMER_CMD="$REPO/bench/consumer.sh" SVC_CLIENT_ID=tunnel-telemetry-bench "$PEERS/bench-peers.sh" "$n" >&2 || log "harness run failed"
-      # the newest summary for this N, if this run wrote one (a failed run must not reuse an older one)
-      tsv="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" -newer "$ROWS" | sort | tail -n 1)"
-      if [[ -n "$tsv" && "$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)" -gt "$before" ]]; then
-        awk -F'\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 "\t" $7 "\t" $8 "\t-" }' "$tsv" >>"$ROWS"
+        CONSUMER_CMD="$REPO/bench/consumer.sh" SVC_CLIENT_ID=tunnel-telemetry-bench harness "$n"
+      if [[ -n "$SUMMARY" ]]; then
+        tsv="$SUMMARY"
+        harness_rows "$tsv"
         # The harness's start of Node-RED can lose a race on a fast box: it checks that node-red is alive before the
-        # forked shell has become node ("node-red exited:" with an empty log; twice at 1M in the eleventh session).
-        # Such a phase never ran, so run it again, alone, as often as it failed; the table shows "(+k failed)".
+        # forked shell has become node ("node-red exited:" with an empty log; at 1M in every full run of the eleventh
+        # session). Such a phase never ran, so run it again, alone, as often as it failed; the table says "(+k failed)".
         while read -r failed times; do
           log "=== $failed, N=$n: its start failed $times time(s); running it again"
-          before="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)"
-          PHASES="$failed" REPEAT="$times" "$PEERS/bench-peers.sh" "$n" >&2 || log "harness run failed"
-          again="$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" -newer "$ROWS" | sort | tail -n 1)"
-          if [[ -n "$again" && "$(find "$RES" -maxdepth 1 -name "summary-$n-*.tsv" | wc -l)" -gt "$before" ]]; then
-            awk -F'\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 "\t" $4 "\t" $5 "\t" $7 "\t" $8 "\t-" }' "$again" >>"$ROWS"
-          fi
+          PHASES="$failed" REPEAT="$times" harness "$n"
+          if [[ -n "$SUMMARY" ]]; then harness_rows "$SUMMARY"; fi
         done < <(awk -F'\t' 'NR > 1 && $1 ~ /^nodered-/ && $3 == "FAILED" { c[$1]++ } END { for (p in c) print p, c[p] }' "$tsv")
       fi
       # the harness keeps only the last run's consumer log: our service says its alert channels' totals at shutdown

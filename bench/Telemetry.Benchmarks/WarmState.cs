@@ -64,9 +64,8 @@ internal static class WarmState
             // Seen just now, so none goes stale during a run.
             s.LastSeenMs = now;
         }
-        var bytes = StateFile.Serialize(new PersistedState { Engine = state });
-        StateFile.Save(path, bytes);
-        Console.Error.WriteLine($"seed-state: {sensors} sensors, {bytes.Length:N0} bytes -> {path}");
+        StateFile.Save(path, state, new Lock(), [], journalSeq: 0);
+        Console.Error.WriteLine($"seed-state: {sensors} sensors, {new FileInfo(path).Length:N0} bytes -> {path}");
         return 0;
     }
 }

@@ -24,7 +24,7 @@ internal static partial class Log
     [LoggerMessage(4005, LogLevel.Information, "Alert state restored from {Path}: {Sensors} sensors, {Active} active alerts, {Silences} silences ({Journal} journal records replayed)")]
     public static partial void StateRestored(ILogger logger, string path, int sensors, int active, int silences, int journal);
 
-    [LoggerMessage(4006, LogLevel.Warning, "Alert state journal {Path}: the last {Bytes} bytes cannot be read (a write cut off by a crash; that batch was never dispatched) and were left out after {Records} records, and cut off so the journal goes on after those")]
+    [LoggerMessage(4006, LogLevel.Warning, "Alert state journal {Path}: the last {Bytes} bytes cannot be read (a write cut off by a crash; that batch was never dispatched); they were left out after {Records} records and cut off, so the journal goes on after the last whole record")]
     public static partial void JournalTail(ILogger logger, string path, long bytes, int records);
 
     [LoggerMessage(4010, LogLevel.Warning, "Alert channel {Channel} is behind: dropped {Dropped} of the oldest queued events since the last report (latest {AlertId} {State}); counted in telemetry_alert_channel_events_total")]

@@ -34,8 +34,6 @@ public static class StateFile
         return JsonSerializer.Deserialize<PersistedState>(stream, StateJson.Options);
     }
 
-    public static void Save(string path, byte[] bytes) => Write(path, stream => stream.Write(bytes));
-
     /// <summary>
     /// Writes the live state as <see cref="Serialize"/> would, without stopping the engine for it: its sensors a few at
     /// a time, each group under <paramref name="engineLock"/> and written to the file outside it. Once a fleet has run
@@ -49,7 +47,10 @@ public static class StateFile
     {
         ArgumentNullException.ThrowIfNull(engine);
         var sensorInfo = StateJsonContext.Default.SensorState;
-        Write(path, stream =>
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = full + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
         {
             // Into memory under the lock (the serializer flushes its writer after every value), to the file outside it.
             var buffer = new ArrayBufferWriter<byte>(2 * chunkBytes);
@@ -83,17 +84,6 @@ public static class StateFile
             writer.WriteEndObject();
             writer.Flush();
             stream.Write(buffer.WrittenSpan);
-        });
-    }
-
-    private static void Write(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
-        {
-            write(stream);
             stream.Flush(flushToDisk: true);
         }
         File.Move(temp, full, overwrite: true);
