@@ -119,7 +119,10 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         channels.AddRange(extraChannels);
         foreach (var c in channels)
         {
-            _workers.Add(new ChannelWorker(c, _options.ChannelQueueCapacity, _logger, metrics, _options.ChannelFullWait, time));
+            var rate = c is MqttAlertChannel && _options.MqttEventsPerSecond > 0
+                ? new EventRate(_options.MqttEventsPerSecond, 2 * _options.MqttEventsPerSecond, time)
+                : null;
+            _workers.Add(new ChannelWorker(c, _options.ChannelQueueCapacity, _logger, metrics, _options.ChannelFullWait, time, rate));
         }
     }
 

@@ -61,6 +61,15 @@ public sealed class AlertingOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan ChannelFullWait { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Alert events the MQTT channel publishes per second at most, after a burst of twice as many; 0: no bound. Beyond
+    /// it the channel is behind and publishes each alert's newest event (every event is still in InfluxDB
+    /// <c>alerts</c> and the log). Far above what a fleet's real transitions need, it keeps a storm of flapping alerts
+    /// from taking the CPU and the broker that the readings need (docs/alerting.md).
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int MqttEventsPerSecond { get; set; } = 1_000;
+
     public List<WebhookOptions> Webhooks { get; set; } = [];
 
     public EmailOptions Email { get; set; } = new();

@@ -230,6 +230,38 @@ public sealed class AlertsEndToEndTests : IAsyncLifetime
         Assert.Contains($"Alert channel log at shutdown: {2 * Pairs} delivered, 0 superseded, 0 dropped, 0 failed", service.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task FlappingSensor_BeyondTheMqttBound_PublishesTheNewestState_AndTheRecordsKeepEveryEvent()
+    {
+        // One event a second after a burst of two (Telemetry:Alerts:MqttEventsPerSecond).
+        var service = await StartAsync(extra: new() { ["Telemetry__Alerts__MqttEventsPerSecond"] = "1" });
+        var t = Feed.BaseMs() + 3_000_000;
+        const int Flips = 19;
+        await PublishCh4Async(service, t, 4);
+        for (var i = 1; i <= Flips; i++)
+        {
+            await PublishCh4Async(service, t + (i * 1000), i % 2 == 1 ? 12 : 4);
+        }
+
+        // The records: every raise and clear.
+        await Poll.UntilAsync(async () => await _influx.CountAsync(_db, "alerts", "message") == Flips, "every event in InfluxDB");
+        // MQTT: the first at once (the burst holds two), then in order up to the alert's newest state, which is what
+        // the retained message holds.
+        await Poll.UntilAsync(async () => await service.MetricAsync(Outcome("mqtt", "delivered")) + await service.MetricAsync(Outcome("mqtt", "superseded")) == Flips,
+            "mqtt: every event delivered or superseded");
+        var delivered = (int)await service.MetricAsync(Outcome("mqtt", "delivered"));
+        var events = await Poll.ForAsync(() => Task.FromResult(Events(service)), e => e.Count >= delivered, "the delivered events on MQTT");
+        Assert.InRange(delivered, 2, Flips - 1);
+        var times = events.Select(e => e.GetProperty("ts").GetDateTimeOffset().ToUnixTimeMilliseconds()).ToList();
+        Assert.Equal(t + 1000, times[0]);
+        Assert.Equal(times.Order(), times);
+        Assert.Equal(("raised", t + (Flips * 1000)), (events[^1].GetProperty("state").GetString(), events[^1].GetProperty("ts").GetDateTimeOffset().ToUnixTimeMilliseconds()));
+        await using var late = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port);
+        await late.SubscribeAsync($"{service.AlertsRoot}/kukes/t03/{Sensor}/ch4-lel");
+        var retained = await Poll.ForAsync(() => Task.FromResult(late.Received.ToList()), r => r.Count > 0, "the retained alert");
+        Assert.Equal(t + (Flips * 1000), JsonDocument.Parse(retained[0].Payload).RootElement.GetProperty("ts").GetDateTimeOffset().ToUnixTimeMilliseconds());
+    }
+
     private static string Outcome(string channel, string outcome) => $"telemetry_alert_channel_events_total{{channel=\"{channel}\",outcome=\"{outcome}\"}}";
 
     [Fact]

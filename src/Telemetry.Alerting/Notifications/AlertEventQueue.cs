@@ -35,6 +35,8 @@ internal sealed class AlertEventQueue
     private readonly Lock _gate = new();
     private readonly AlertEvent?[] _ring;
     private readonly int _coalesceAfter;
+    // How many events the channel may send now, when it is rate-bound: more waiting than that is behind too.
+    private readonly Func<int>? _sendableNow;
     // Where each alert's newest waiting event sits (a sequence number; stale once below _head). Only when coalescing.
     private readonly Dictionary<string, long>? _newest;
     // A wake-up that holds at most one pending signal.
@@ -50,7 +52,11 @@ internal sealed class AlertEventQueue
 
     /// <param name="capacity">Events that may wait.</param>
     /// <param name="coalesceAfter">Waiting events from which a new event replaces its alert's waiting one; <c>null</c> never.</param>
-    public AlertEventQueue(int capacity, int? coalesceAfter)
+    /// <param name="sendableNow">
+    /// For a rate-bound channel (<see cref="EventRate"/>), how many events it may send now: once more wait, it coalesces
+    /// too (with <paramref name="coalesceAfter"/> set).
+    /// </param>
+    public AlertEventQueue(int capacity, int? coalesceAfter, Func<int>? sendableNow = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _ring = new AlertEvent?[capacity];
@@ -59,6 +65,7 @@ internal sealed class AlertEventQueue
             ArgumentOutOfRangeException.ThrowIfLessThan(after, 0);
             _coalesceAfter = after;
             _newest = new Dictionary<string, long>(StringComparer.Ordinal);
+            _sendableNow = sendableNow;
         }
     }
 
@@ -103,7 +110,7 @@ internal sealed class AlertEventQueue
                 return EnqueueOutcome.Closed;
             }
             var waiting = _tail - _head;
-            if (_newest is not null && waiting >= _coalesceAfter && _newest.TryGetValue(e.AlertId, out var seq) && seq >= _head)
+            if (_newest is not null && IsBehind(waiting) && _newest.TryGetValue(e.AlertId, out var seq) && seq >= _head)
             {
                 ref var slot = ref _ring[seq % _ring.Length];
                 if (SameKind(slot!, e))
@@ -185,6 +192,8 @@ internal sealed class AlertEventQueue
         room?.TrySetResult();
         _signal.Writer.TryWrite(true);
     }
+
+    private bool IsBehind(long waiting) => waiting >= _coalesceAfter || (_sendableNow is not null && waiting >= _sendableNow());
 
     private AlertEvent Take(long seq)
     {

@@ -12,6 +12,10 @@ namespace Telemetry.Alerting.Notifications;
 /// caller wait for room, bounded; otherwise, or once that wait runs out, the OLDEST event is dropped and counted as
 /// <c>dropped</c>. A channel that confirms delivery later (MQTT's PUBACKs) is handed the next group as soon as it has
 /// taken the previous one (<see cref="IAlertChannel.StartManyAsync"/>); each group is counted once confirmed.
+/// <para>
+/// A channel given an <see cref="EventRate"/> (MQTT) sends at most that many events per second after a burst: when it
+/// may not send yet, it waits, and meanwhile it is behind (it coalesces as above).
+/// </para>
 /// </summary>
 internal sealed class ChannelWorker
 {
@@ -22,6 +26,9 @@ internal sealed class ChannelWorker
     private readonly int _maxGroup;
     private readonly TimeSpan _fullWait;
     private readonly TimeProvider _time;
+    private readonly EventRate? _rate;
+    // Events a rate-bound channel waits for before it sends again: groups about ten times a second, not one event each.
+    private readonly int _paced;
     // Set when the channel made no room within _fullWait; cleared once it has room again.
     private volatile bool _stuck;
     private Task _task = Task.CompletedTask;
@@ -29,7 +36,7 @@ internal sealed class ChannelWorker
     private readonly LogThrottle _supersededLog = new(TimeSpan.FromSeconds(10));
     private readonly LogThrottle _waitLog = new(TimeSpan.FromSeconds(10));
 
-    public ChannelWorker(IAlertChannel channel, int capacity, ILogger logger, AlertMetrics metrics, TimeSpan fullWait, TimeProvider time)
+    public ChannelWorker(IAlertChannel channel, int capacity, ILogger logger, AlertMetrics metrics, TimeSpan fullWait, TimeProvider time, EventRate? rate = null)
     {
         _channel = channel;
         _fullWait = fullWait;
@@ -37,8 +44,10 @@ internal sealed class ChannelWorker
         _logger = logger;
         _metrics = metrics;
         _maxGroup = Math.Clamp(channel.MaxGroup, 1, capacity);
-        // "Behind" means more than one round waits.
-        _queue = new AlertEventQueue(capacity, channel.CoalescesWhenBehind ? _maxGroup : null);
+        _rate = channel.CoalescesWhenBehind ? rate : null;
+        _paced = _rate is null ? 1 : Math.Clamp(_rate.PerSecond / 10, 1, Math.Min(_maxGroup, _rate.Burst));
+        // "Behind" means more than one round waits, or more than the channel may send now.
+        _queue = new AlertEventQueue(capacity, channel.CoalescesWhenBehind ? _maxGroup : null, _rate is null ? null : _rate.Available);
     }
 
     public IAlertChannel Channel => _channel;
@@ -123,11 +132,24 @@ internal sealed class ChannelWorker
         var confirming = new List<Task>();
         while (true)
         {
-            var group = new List<AlertEvent>(Math.Min(_maxGroup, 64));
-            if (!await _queue.TakeAsync(group, _maxGroup).ConfigureAwait(false))
+            var max = _maxGroup;
+            if (_rate is not null)
+            {
+                var sendable = _rate.Available();
+                if (sendable < 1)
+                {
+                    // About a tenth of a second; what waits is still sent on shutdown, within StopAsync's bound.
+                    await Task.Delay(_rate.Until(_paced), _time, CancellationToken.None).ConfigureAwait(false);
+                    continue;
+                }
+                max = Math.Min(max, sendable);
+            }
+            var group = new List<AlertEvent>(Math.Min(max, 64));
+            if (!await _queue.TakeAsync(group, max).ConfigureAwait(false))
             {
                 break;
             }
+            _rate?.Spend(group.Count);
             var failures = new Exception?[group.Count];
             Task delivered;
             try

@@ -39,6 +39,46 @@ public sealed class AlertEventQueueTests
     }
 
     [Fact]
+    public async Task RateBoundChannel_SendsABurstAtOnce_ThenEachAlertsNewestEventAtItsRate()
+    {
+        // 100 events a second after a burst of 200 (the MQTT channel's bound, Telemetry:Alerts:MqttEventsPerSecond).
+        var metrics = new AlertMetrics();
+        var channel = new GatedChannel(coalesces: true);
+        channel.Gate.SetResult();
+        var time = new FakeTimeProvider();
+        var worker = new ChannelWorker(channel, 10_000, NullLogger.Instance, metrics, TimeSpan.Zero, time, new EventRate(100, 200, time));
+        worker.Start(CancellationToken.None);
+
+        // A whole fleet raising at once goes out without waiting for the clock.
+        for (var i = 0; i < 200; i++)
+        {
+            await worker.EnqueueAsync(Events.Make(AlertState.Raised, "red", sensor: $"gas-{i:D4}"));
+        }
+        await Poll.UntilAsync(() => metrics.Channel("gated", "delivered") == 200, "the burst to go out at once");
+
+        // Then five sensors flap a thousand times each while the bound is spent: only each alert's newest event waits.
+        for (var i = 0; i < 5_000; i++)
+        {
+            await worker.EnqueueAsync(Flap(i / 5) with { Sensor = $"flap-{i % 5}", AlertId = $"kukes/t03/flap-{i % 5}/co-instant" });
+        }
+        Assert.Equal(4_995, metrics.Channel("gated", "superseded"));
+        Assert.Equal(200, metrics.Channel("gated", "delivered"));
+
+        // A tenth of a second later they go, each alert's current state.
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        await Poll.UntilAsync(() => metrics.Channel("gated", "delivered") == 205, "the five alerts' newest events");
+        await worker.StopAsync(TimeSpan.FromSeconds(10));
+        List<AlertEvent> last;
+        lock (channel.Groups)
+        {
+            last = channel.Groups.SelectMany(g => g).Skip(200).ToList();
+        }
+        Assert.Equal(Enumerable.Range(0, 5).Select(s => $"flap-{s}"), last.Select(e => e.Sensor));
+        Assert.All(last, e => Assert.Equal(Flap(999).Value, e.Value));
+        Assert.All(last, e => Assert.Equal(Flap(999).State, e.State));
+    }
+
+    [Fact]
     public async Task PlainChannelBehind_KeepsEveryEventItHasRoomFor_AndCountsTheOldestItDrops()
     {
         var (metrics, channel, worker, _) = await BusyWorkerAsync(coalesces: false);
