@@ -3,15 +3,12 @@ using Telemetry.Ingestion;
 using Telemetry.Ingestion.Configuration;
 using Telemetry.Ingestion.Logging;
 
-// Before the host creates the console logger, which keeps the Console.Out it finds: lines written in groups (and
-// flushed at process exit).
-GroupedStdout.Install();
-
 // appsettings.json ships beside the binary: read it from there whichever directory the service is started in (a unit
 // file, a script). Without this, `dotnet /opt/tt/Telemetry.Ingestion.dll` from elsewhere silently ran on framework
 // defaults (multi-line logs without timestamps, port 5000). Relative paths in the settings (data/spool, …) still
 // resolve against the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+LineLog.Use(builder.Logging);
 builder.AddTelemetryIngestion();
 var app = builder.Build();
 app.MapTelemetryEndpoints();

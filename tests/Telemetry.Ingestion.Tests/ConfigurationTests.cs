@@ -39,12 +39,18 @@ public sealed partial class ConfigurationTests
     [Fact]
     public async Task StartedFromAnotherDirectory_StillUsesTheSettingsShippedBesideIt()
     {
-        // appsettings.json (single-line logs with UTC timestamps, among others) ships beside the binary; a service that
-        // a unit file or a script starts from elsewhere must not fall back to the framework's defaults.
+        // appsettings.json ships beside the binary; a service that a unit file or a script starts from elsewhere must
+        // not fall back to the framework's defaults. Visible in its log: appsettings.json keeps ASP.NET Core's line per
+        // HTTP request out (Microsoft.AspNetCore: Warning), which the framework's default level would write.
         using var elsewhere = new TempDir("elsewhere");
         await using var service = new IngestionService("127.0.0.1", FreePort.Next(), null, "unused", workingDirectory: elsewhere.Path);
         service.Start();
-        await Poll.UntilAsync(() => ShippedLogFormat().IsMatch(service.Output), "a log line in the format appsettings.json sets");
+        await Poll.UntilAsync(() => ShippedLogFormat().IsMatch(service.Output), "a log line in the service's single-line format");
+        await Poll.UntilAsync(async () => (await service.Http.GetAsync(new Uri($"http://127.0.0.1:{service.HttpPort}/health/live"))).IsSuccessStatusCode, "the liveness endpoint");
+        service.Process.Signal(ServerProcess.SigTerm);
+        Assert.Equal(0, await service.Process.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+        Assert.DoesNotContain("Microsoft.AspNetCore.Hosting.Diagnostics", service.Output, StringComparison.Ordinal);
+        Assert.Contains("Microsoft.Hosting.Lifetime", service.Output, StringComparison.Ordinal);
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn): \S+\[\d+\] \S")]

@@ -41,7 +41,6 @@ public sealed class IngestionService : IAsyncDisposable
             ["Telemetry__Api__Key"] = ApiKey,
             ["urls"] = $"http://127.0.0.1:{HttpPort}",
             ["DOTNET_gcServer"] = "0",
-            ["Logging__Console__FormatterName"] = "simple",
         };
         foreach (var (k, v) in extra ?? new Dictionary<string, string?>())
         {
