@@ -5,9 +5,10 @@ using Telemetry.Ingestion.Logging;
 
 // appsettings.json ships beside the binary: read it from there whichever directory the service is started in (a unit
 // file, a script). Without this, `dotnet /opt/tt/Telemetry.Ingestion.dll` from elsewhere silently ran on framework
-// defaults (multi-line logs without timestamps, port 5000). Relative paths in the settings (data/spool, …) still
+// defaults (a log line per HTTP request, port 5000). Relative paths in the settings (data/spool, …) still
 // resolve against the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// The log's lines, written by ZLogger (LineLog); RunAsync disposes the host, which writes what still waits.
 LineLog.Use(builder.Logging);
 builder.AddTelemetryIngestion();
 var app = builder.Build();
