@@ -47,6 +47,7 @@ internal sealed class AlertEventQueue
     });
     private long _head, _tail;
     private bool _closed;
+    private readonly TaskCompletionSource _closedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Completed when the taker makes room in a full queue (or the queue closes); created by the first waiter.
     private TaskCompletionSource? _room;
 
@@ -179,6 +180,9 @@ internal sealed class AlertEventQueue
         }
     }
 
+    /// <summary>Completes when the queue is closed.</summary>
+    public Task Closed => _closedSignal.Task;
+
     /// <summary>Takes no more events; those waiting can still be taken.</summary>
     public void Close()
     {
@@ -189,6 +193,7 @@ internal sealed class AlertEventQueue
             room = _room;
             _room = null;
         }
+        _closedSignal.TrySetResult();
         room?.TrySetResult();
         _signal.Writer.TryWrite(true);
     }

@@ -31,6 +31,8 @@ internal sealed class ChannelWorker
     private readonly int _paced;
     // Set when the channel made no room within _fullWait; cleared once it has room again.
     private volatile bool _stuck;
+    // Set by StopAsync: what waits goes out at once, whatever the rate bound (MQTT's retained states stay current).
+    private volatile bool _stopping;
     private Task _task = Task.CompletedTask;
     private readonly LogThrottle _dropLog = new(TimeSpan.FromSeconds(10));
     private readonly LogThrottle _supersededLog = new(TimeSpan.FromSeconds(10));
@@ -122,6 +124,7 @@ internal sealed class ChannelWorker
     /// <summary>Stops taking events and waits (bounded) for the queue to drain.</summary>
     public async Task StopAsync(TimeSpan drain)
     {
+        _stopping = true;
         _queue.Close();
         await _task.WaitAsync(drain).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
@@ -133,13 +136,13 @@ internal sealed class ChannelWorker
         while (true)
         {
             var max = _maxGroup;
-            if (_rate is not null)
+            if (_rate is not null && !_stopping)
             {
                 var sendable = _rate.Available();
                 if (sendable < 1)
                 {
-                    // About a tenth of a second; what waits is still sent on shutdown, within StopAsync's bound.
-                    await Task.Delay(_rate.Until(_paced), _time, CancellationToken.None).ConfigureAwait(false);
+                    // About a tenth of a second, or until StopAsync, which lifts the bound.
+                    await Task.WhenAny(Task.Delay(_rate.Until(_paced), _time, CancellationToken.None), _queue.Closed).ConfigureAwait(false);
                     continue;
                 }
                 max = Math.Min(max, sendable);

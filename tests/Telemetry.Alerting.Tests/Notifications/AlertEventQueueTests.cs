@@ -79,6 +79,36 @@ public sealed class AlertEventQueueTests
     }
 
     [Fact]
+    public async Task RateBoundChannel_AtShutdown_SendsEveryAlertsNewestEventAtOnce()
+    {
+        // MQTT's retained states must be current when the service stops, however far the bound had held them back.
+        var metrics = new AlertMetrics();
+        var channel = new GatedChannel(coalesces: true);
+        channel.Gate.SetResult();
+        var time = new FakeTimeProvider();
+        var worker = new ChannelWorker(channel, 10_000, NullLogger.Instance, metrics, TimeSpan.Zero, time, new EventRate(10, 10, time));
+        // Three events each of 100 alerts, queued before the worker runs: more than the bound lets go, so each alert's
+        // newest waits (values 200-299); the worker then sends the first ten and waits for the clock.
+        for (var i = 0; i < 300; i++)
+        {
+            await worker.EnqueueAsync(Events.Make(AlertState.Raised, "red", sensor: $"gas-{i % 100:D4}") with { Value = i });
+        }
+        worker.Start(CancellationToken.None);
+        await Poll.UntilAsync(() => metrics.Channel("gated", "delivered") == 10, "the burst");
+
+        // The clock does not move: only the stop can let the other 90 alerts out.
+        await worker.StopAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(100, metrics.Channel("gated", "delivered"));
+        List<AlertEvent> rest;
+        lock (channel.Groups)
+        {
+            rest = channel.Groups.SelectMany(g => g).Skip(10).ToList();
+        }
+        Assert.Equal(Enumerable.Range(210, 90).Select(i => (double)i), rest.Select(e => e.Value!.Value));
+        Assert.Equal(200, metrics.Channel("gated", "superseded"));
+    }
+
+    [Fact]
     public async Task PlainChannelBehind_KeepsEveryEventItHasRoomFor_AndCountsTheOldestItDrops()
     {
         var (metrics, channel, worker, _) = await BusyWorkerAsync(coalesces: false);
