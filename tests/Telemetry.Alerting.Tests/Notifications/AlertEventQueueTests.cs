@@ -42,11 +42,7 @@ public sealed class AlertEventQueueTests
     public async Task RateBoundChannel_SendsABurstAtOnce_ThenEachAlertsNewestEventAtItsRate()
     {
         // 100 events a second after a burst of 200 (the MQTT channel's bound, Telemetry:Alerts:MqttEventsPerSecond).
-        var metrics = new AlertMetrics();
-        var channel = new GatedChannel(coalesces: true);
-        channel.Gate.SetResult();
-        var time = new FakeTimeProvider();
-        var worker = new ChannelWorker(channel, 10_000, NullLogger.Instance, metrics, TimeSpan.Zero, time, new EventRate(100, 200, time));
+        var (metrics, channel, worker, time) = RateBoundWorker(perSecond: 100, burst: 200);
         worker.Start(CancellationToken.None);
 
         // A whole fleet raising at once goes out without waiting for the clock.
@@ -68,11 +64,7 @@ public sealed class AlertEventQueueTests
         time.Advance(TimeSpan.FromMilliseconds(100));
         await Poll.UntilAsync(() => metrics.Channel("gated", "delivered") == 205, "the five alerts' newest events");
         await worker.StopAsync(TimeSpan.FromSeconds(10));
-        List<AlertEvent> last;
-        lock (channel.Groups)
-        {
-            last = channel.Groups.SelectMany(g => g).Skip(200).ToList();
-        }
+        var last = Delivered(channel).Skip(200).ToList();
         Assert.Equal(Enumerable.Range(0, 5).Select(s => $"flap-{s}"), last.Select(e => e.Sensor));
         Assert.All(last, e => Assert.Equal(Flap(999).Value, e.Value));
         Assert.All(last, e => Assert.Equal(Flap(999).State, e.State));
@@ -82,11 +74,7 @@ public sealed class AlertEventQueueTests
     public async Task RateBoundChannel_AtShutdown_SendsEveryAlertsNewestEventAtOnce()
     {
         // MQTT's retained states must be current when the service stops, however far the bound had held them back.
-        var metrics = new AlertMetrics();
-        var channel = new GatedChannel(coalesces: true);
-        channel.Gate.SetResult();
-        var time = new FakeTimeProvider();
-        var worker = new ChannelWorker(channel, 10_000, NullLogger.Instance, metrics, TimeSpan.Zero, time, new EventRate(10, 10, time));
+        var (metrics, channel, worker, _) = RateBoundWorker(perSecond: 10, burst: 10);
         // Three events each of 100 alerts, queued before the worker runs: more than the bound lets go, so each alert's
         // newest waits (values 200-299); the worker then sends the first ten and waits for the clock.
         for (var i = 0; i < 300; i++)
@@ -99,11 +87,7 @@ public sealed class AlertEventQueueTests
         // The clock does not move: only the stop can let the other 90 alerts out.
         await worker.StopAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(100, metrics.Channel("gated", "delivered"));
-        List<AlertEvent> rest;
-        lock (channel.Groups)
-        {
-            rest = channel.Groups.SelectMany(g => g).Skip(10).ToList();
-        }
+        var rest = Delivered(channel).Skip(10).ToList();
         Assert.Equal(Enumerable.Range(210, 90).Select(i => (double)i), rest.Select(e => e.Value!.Value));
         Assert.Equal(200, metrics.Channel("gated", "superseded"));
     }
@@ -264,6 +248,24 @@ public sealed class AlertEventQueueTests
 
         Assert.Equal(5, metrics.Channel("gated", "dropped"));
         Assert.Empty(metrics.FullWaits());
+    }
+
+    /// <summary>A worker bound to <paramref name="perSecond"/> events after a burst, on a fake clock, whose channel takes everything.</summary>
+    private static (AlertMetrics, GatedChannel, ChannelWorker, FakeTimeProvider) RateBoundWorker(int perSecond, int burst)
+    {
+        var metrics = new AlertMetrics();
+        var channel = new GatedChannel(coalesces: true);
+        channel.Gate.SetResult();
+        var time = new FakeTimeProvider();
+        return (metrics, channel, new ChannelWorker(channel, 10_000, NullLogger.Instance, metrics, TimeSpan.Zero, time, new EventRate(perSecond, burst, time)), time);
+    }
+
+    private static List<AlertEvent> Delivered(GatedChannel channel)
+    {
+        lock (channel.Groups)
+        {
+            return channel.Groups.SelectMany(g => g).ToList();
+        }
     }
 
     /// <summary>A worker with room for 20 events whose channel is busy with a first group until its gate opens.</summary>
