@@ -47,6 +47,7 @@ sub)
   ;;
 ours)
   cid="bench-backlog-ours"
+  fresh_service_log "$cid"
   start_service "$cid" 60 || die "service did not subscribe (log: $RES/service-$cid.log)"
   stop_service
   drop0="$(broker_dropped)"

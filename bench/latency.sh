@@ -15,6 +15,7 @@ if [[ "${SEED_SENSORS:-0}" -gt 0 ]]; then
   export SEED_STATE="$RES/seed-state.json"
   dotnet "${PROBE_DLL:?}" seed-state --sensors "$SEED_SENSORS" --out "$SEED_STATE"
 fi
+fresh_service_log bench-latency
 start_service bench-latency 60 || die "service did not subscribe (log: $RES/service-bench-latency.log)"
 # An independent mosquitto_sub also receives the alerts, stamping each on arrival (ALERT_SUB=0: not), so a slow alert
 # can be placed on either side of the broker's delivery: the probe's own receive path (a .NET client that also

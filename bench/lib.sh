@@ -7,6 +7,13 @@ source "$PEERS/lib.sh"
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SVC_PID=""
 
+# fresh_service_log CLIENT_ID -> empties $RES/service-CLIENT_ID.log. Each script run calls it once before its first
+# start: in the storm the service logs a line per alert event (~250 MB per 1M readings), and appending across runs
+# had grown one log to 8.7 GB.
+fresh_service_log() {
+  : >"$RES/service-$1.log"
+}
+
 # start_service CLIENT_ID TIMEOUT_S -> starts consumer.sh in the background, waits (bounded) until the broker
 # log shows CLIENT_ID subscribed to tunnels/#; SVC_PID is its pid. Its output is appended to $RES/service-CLIENT_ID.log.
 start_service() {

@@ -19,6 +19,7 @@ reset_db
 BROKER_PID="$(pid_alive "$PID_DIR/mosquitto.pid" mosquitto || echo 0)"
 DB_PID="$(pid_alive "$PID_DIR/influxd.pid" influxd || echo 0)"
 dir="$("$PEERS/gen-load.sh" "$N")"
+fresh_service_log bench-rate
 start_service bench-rate 60 || die "service did not subscribe (log: $RES/service-bench-rate.log)"
 s0="$(cpu_ticks "$SVC_PID")"; b0="$(cpu_ticks "$BROKER_PID")"; d0="$(cpu_ticks "$DB_PID")"
 children_cpu_s "$RES/rate-pub.cpu" node "$PEERS/pub.js" "$dir/messages.tsv" --url "mqtt://$MQTT_HOST:$MQTT_PORT" --qos 1 --window "${PUB_WINDOW:-1000}" \
