@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
-using ZLogger;
 using Telemetry.Contracts.Alerts;
+using ZLogger;
 
 namespace Telemetry.Alerting;
 
