@@ -65,4 +65,7 @@ internal static partial class Log
 
     [LoggerMessage(4021, LogLevel.Information, "Alert {AlertId} acknowledged by {By}")]
     public static partial void Acknowledged(ILogger logger, string alertId, string by);
+
+    [LoggerMessage(4022, LogLevel.Warning, "Alert channel {Channel} is at its bound of {PerSecond} events a second (Telemetry:Alerts:MqttEventsPerSecond) or behind: {Superseded} waiting events were replaced by a newer event of the same alert since the last report (latest {AlertId}); each alert's newest state still goes out, and InfluxDB and the log keep every event; counted in telemetry_alert_channel_events_total")]
+    public static partial void ChannelCoalescingAtBound(ILogger logger, string channel, int perSecond, long superseded, string alertId);
 }

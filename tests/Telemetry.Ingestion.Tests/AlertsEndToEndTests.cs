@@ -252,6 +252,9 @@ public sealed class AlertsEndToEndTests : IAsyncLifetime
         var delivered = (int)await service.MetricAsync(Outcome("mqtt", "delivered"));
         var events = await Poll.ForAsync(() => Task.FromResult(Events(service)), e => e.Count >= delivered, "the delivered events on MQTT");
         Assert.InRange(delivered, 2, Flips - 1);
+        // The operator is told why: the log names the bound and its setting.
+        await Poll.UntilAsync(() => service.Output.Contains("Alert channel mqtt is at its bound of 1 events a second (Telemetry:Alerts:MqttEventsPerSecond)", StringComparison.Ordinal),
+            "the log line naming the bound");
         var times = events.Select(e => e.GetProperty("ts").GetDateTimeOffset().ToUnixTimeMilliseconds()).ToList();
         Assert.Equal(t + 1000, times[0]);
         Assert.Equal(times.Order(), times);

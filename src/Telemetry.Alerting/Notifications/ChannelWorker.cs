@@ -103,7 +103,14 @@ internal sealed class ChannelWorker
                 // Said at most every 10 s with a count: one line per event would flood the log in a storm.
                 if (_supersededLog.TryEnter(Environment.TickCount64, out var superseded))
                 {
-                    Log.ChannelCoalescing(_logger, _channel.Name, superseded, lost!.AlertId);
+                    if (_rate is { } rate)
+                    {
+                        Log.ChannelCoalescingAtBound(_logger, _channel.Name, rate.PerSecond, superseded, lost!.AlertId);
+                    }
+                    else
+                    {
+                        Log.ChannelCoalescing(_logger, _channel.Name, superseded, lost!.AlertId);
+                    }
                 }
                 break;
             case EnqueueOutcome.DroppedOldest:
