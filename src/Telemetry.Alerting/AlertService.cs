@@ -62,7 +62,8 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private readonly Channel<(SensorAddress Sensor, Reading[] Readings)> _queue;
     private readonly AlertEngine _engine;
     private readonly Lock _engineLock = new();
-    private readonly SemaphoreSlim _saveLock = new(1, 1);
+    // One journal append or rotation at a time; one snapshot at a time (a periodic one runs beside the loop).
+    private readonly SemaphoreSlim _journalLock = new(1, 1);
     private readonly SemaphoreSlim _snapshotLock = new(1, 1);
     private Task _background = Task.CompletedTask;
     private readonly SilenceStore _silences = new();
@@ -335,7 +336,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
 
     private async Task<bool> AppendJournalAsync(List<AlertEvent> events)
     {
-        await _saveLock.WaitAsync();
+        await _journalLock.WaitAsync();
         try
         {
             ReadOnlyMemory<byte> bytes;
@@ -366,7 +367,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         }
         finally
         {
-            _saveLock.Release();
+            _journalLock.Release();
         }
     }
 
@@ -413,7 +414,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         try
         {
             long seq;
-            await _saveLock.WaitAsync();
+            await _journalLock.WaitAsync();
             try
             {
                 seq = _journalSeq;
@@ -421,7 +422,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
             }
             finally
             {
-                _saveLock.Release();
+                _journalLock.Release();
             }
             lock (_engineLock)
             {
@@ -502,7 +503,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
 
     public override void Dispose()
     {
-        _saveLock.Dispose();
+        _journalLock.Dispose();
         _snapshotLock.Dispose();
         _channelsStop.Dispose();
         _journal.Dispose();

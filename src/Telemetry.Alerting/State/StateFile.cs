@@ -21,8 +21,6 @@ public sealed class PersistedState
 /// </summary>
 public static class StateFile
 {
-    public static byte[] Serialize(PersistedState state) => JsonSerializer.SerializeToUtf8Bytes(state, StateJson.Options);
-
     /// <summary>Reads the state; null when there is none. A file that cannot be read throws <see cref="JsonException"/>.</summary>
     public static PersistedState? Load(string path)
     {
@@ -35,7 +33,7 @@ public static class StateFile
     }
 
     /// <summary>
-    /// Writes the live state as <see cref="Serialize"/> would, without stopping the engine for it: its sensors a few at
+    /// Writes the live state as the serializer would write the whole <see cref="PersistedState"/>, without stopping the engine for it: its sensors a few at
     /// a time, each group under <paramref name="engineLock"/> and written to the file outside it. Once a fleet has run
     /// for hours every sensor carries full 15-minute and 8-hour windows (16 KB of JSON for a gas sensor): 2,000 sensors
     /// made 33 MB and a quarter of a second of serializing, and the engine loop wrote and flushed it all before it

@@ -93,7 +93,7 @@ public sealed class StateJsonTests
         var path = dir.Combine("state.json");
         StateFile.Save(path, engine, new Lock(), silences, journalSeq: 42, chunkBytes);
 
-        var whole = StateFile.Serialize(new PersistedState { Engine = engine, Silences = silences, JournalSeq = 42 });
+        var whole = JsonSerializer.SerializeToUtf8Bytes(new PersistedState { Engine = engine, Silences = silences, JournalSeq = 42 }, StateJson.Options);
         Assert.Equal(System.Text.Encoding.UTF8.GetString(whole), File.ReadAllText(path));
         Assert.Equal(42, StateFile.Load(path)!.JournalSeq);
     }
