@@ -19,6 +19,9 @@ export BENCH_TMP="${BENCH_TMP:-/tmp/tt-bench}"
 PEERS_SRC="${PEERS_SRC:-$REPO/../shared/peers}"
 SIZES="100000 1000000"; REPEAT=3; REPEAT_LARGE=1; LARGE_FROM=1000000
 PHASES="peers backlog latency"; RATE=2000; LAT_S=30; BUILD=1
+# The harness's broker-c (4 x mosquitto_pub) stalls at 1M until its 300 s timeout in every full run since the first
+# session; it is not the lower limit (broker-node is), so sizes from LARGE_FROM leave it out unless HARNESS_PHASES is set.
+HARNESS_PHASES_GIVEN="${HARNESS_PHASES:+1}"
 HARNESS_PHASES="${HARNESS_PHASES:-broker-node broker-c db nodered-batch consumer}"
 # summarize ROWS.tsv... -> medians per phase and N, ratios to the limits, CPU per million readings (markdown)
 summarize() {
@@ -143,8 +146,10 @@ for n in $SIZES; do
   for phase in $PHASES; do
     case "$phase" in
     peers)
-      log "=== harness phases ($HARNESS_PHASES), N=$n, $r run(s)"
-      PHASES="$HARNESS_PHASES" REPEAT="$r" CONSUMER_LABEL=tunnel-telemetry CONSUMER_TOPIC='tunnels/#' \
+      hp="$HARNESS_PHASES"
+      if ((n >= LARGE_FROM)) && [[ -z "$HARNESS_PHASES_GIVEN" ]]; then hp="${hp/broker-c /}"; fi
+      log "=== harness phases ($hp), N=$n, $r run(s)"
+      PHASES="$hp" REPEAT="$r" CONSUMER_LABEL=tunnel-telemetry CONSUMER_TOPIC='tunnels/#' \
         CONSUMER_CMD="$REPO/bench/consumer.sh" SVC_CLIENT_ID=tunnel-telemetry-bench harness "$n"
       if [[ -n "$SUMMARY" ]]; then
         tsv="$SUMMARY"
