@@ -429,7 +429,12 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                 _windowsDirty = false;
             }
             _lastSaveMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            StateFile.Save(_options.StateFile, _engine.State, _engineLock, _silences.List(), seq);
+            // On a thread of its own (one every SaveInterval): the service's thread pool keeps one worker per core, and a
+            // snapshot's writes and fsync on a busy disk would hold one of them for as long as they take.
+            var silences = _silences.List();
+            await Task.Factory.StartNew(
+                () => StateFile.Save(_options.StateFile, _engine.State, _engineLock, silences, seq),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             _journal.DropPrevious();
             _snapshotDue = false;
         }
