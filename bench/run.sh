@@ -4,7 +4,7 @@
 # a runnable copy is made under BENCH_TMP) for the servers, the load, the publisher and the peer.
 #
 #   bench/run.sh [--n "100000 1000000"] [--repeat 3] [--repeat-large 1] [--large-from 1000000]
-#                [--phases "peers backlog latency"] [--rate 2000] [--latency-s 30] [--no-build]
+#                [--phases "peers backlog latency"] [--rate 2000] [--latency-s 30] [--load storm|calm] [--no-build]
 #   bench/run.sh --summarize ROWS.tsv...    medians and ratios of earlier runs' rows (e.g. a 100k and a 1M run)
 #
 #   peers    harness phases broker-node broker-c db nodered-batch and our service as CONSUMER_CMD (publish while
@@ -12,6 +12,11 @@
 #   backlog  drain N queued readings: a plain persistent mosquitto_sub (the limit), then our service (backlog.sh)
 #   latency  published -> stored-and-queryable p50/p99 at a fixed rate (latency.sh)
 # --repeat runs of each phase for N < --large-from, --repeat-large for larger N; medians are reported.
+# --load (or BENCH_LOAD): storm, the harness's own load (co_ppm uniform in 0-50 around the 30 ppm amber level and
+#          o2_pct down to the 19.5 % amber level, so ~93 % of readings raise or clear an alert), or calm: the same
+#          messages with co_ppm in 0-25 and o2_pct in 20.2-20.9, inside every default level, so the rules are evaluated
+#          on every reading and fire never. A calm load is generated into BENCH_TMP/load-calm, never mixed with the
+#          storm's; rate.sh and backlog.sh honour BENCH_LOAD too.
 # Environment: BENCH_TMP (default /tmp/tt-bench), PEERS_SRC (default <repo>/../shared/peers).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,6 +24,7 @@ export BENCH_TMP="${BENCH_TMP:-/tmp/tt-bench}"
 PEERS_SRC="${PEERS_SRC:-$REPO/../shared/peers}"
 SIZES="100000 1000000"; REPEAT=3; REPEAT_LARGE=1; LARGE_FROM=1000000
 PHASES="peers backlog latency"; RATE=2000; LAT_S=30; BUILD=1
+export BENCH_LOAD="${BENCH_LOAD:-storm}"
 # The harness's broker-c (4 x mosquitto_pub) stalls at 1M until its 300 s timeout in every full run since the first
 # session; it is not the lower limit (broker-node is), so sizes from LARGE_FROM leave it out unless HARNESS_PHASES is set.
 HARNESS_PHASES_GIVEN="${HARNESS_PHASES:+1}"
@@ -99,6 +105,7 @@ while (($#)); do
   --phases) PHASES="$2"; shift 2 ;;
   --rate) RATE="$2"; shift 2 ;;
   --latency-s) LAT_S="$2"; shift 2 ;;
+  --load) BENCH_LOAD="$2"; shift 2 ;;
   --no-build) BUILD=0; shift ;;
   --summarize) shift; summarize "$@"; exit 0 ;;
   *) echo "unknown option $1 (see the head of $0)" >&2; exit 2 ;;
@@ -112,6 +119,14 @@ export PEERS="$BENCH_TMP/peers"
 mkdir -p "$PEERS"
 (cd "$PEERS_SRC" && find . -maxdepth 1 -type f -exec cp -f {} "$PEERS/" \;)
 chmod -R u+w "$PEERS"
+[[ "$BENCH_LOAD" == storm || "$BENCH_LOAD" == calm ]] || { echo "--load must be storm or calm, not '$BENCH_LOAD'" >&2; exit 2; }
+# BENCH_LOAD=calm in the copy's generator (a no-op for the storm): co_ppm over half its range and o2_pct over half of
+# its, in a load folder of its own, so a storm run never reuses a calm load or the other way round.
+sed -i -e 's|const co = r1(((i \* 104729) % 500) / 10);|const co = r1(((i * 104729) % (process.env.BENCH_LOAD === "calm" ? 250 : 500)) / 10);|' \
+  -e 's|const o2 = r1(20.9 - ((i \* 31) % 15) / 10);|const o2 = r1(20.9 - ((i * 31) % (process.env.BENCH_LOAD === "calm" ? 8 : 15)) / 10);|' "$PEERS/gen-load.js"
+sed -i 's|^DIR="$BENCH_TMP/load/$N"$|DIR="$BENCH_TMP/load$([[ "${BENCH_LOAD:-storm}" != calm ]] \|\| echo -calm)/$N"|' "$PEERS/gen-load.sh"
+(($(grep -c 'BENCH_LOAD === "calm"' "$PEERS/gen-load.js") == 2)) && grep -q 'echo -calm' "$PEERS/gen-load.sh" ||
+  { echo "--load: the harness's gen-load.js or gen-load.sh changed; could not teach the copy the calm load" >&2; exit 1; }
 # BROKER_NODELAY=1: the broker sends without Nagle's algorithm (set_tcp_nodelay true), as deploy/mosquitto does; off
 # by default so every figure stays comparable with the harness's own and the issue's. An experiment's knob.
 if [[ "${BROKER_NODELAY:-0}" == 1 ]]; then
@@ -139,7 +154,7 @@ STAMP="$(date -u +%Y%m%d-%H%M%S)"
 # for drains, the CPU seconds mosquitto/influxd used meanwhile (one row per run)
 ROWS="$RES/bench-$STAMP.tsv"
 printf 'phase\tn\tseconds\trate\tlost\tpeak_rss_kb\tcpu_s\talert_events_s_d_i_l\tbroker_db_cpu_s\n' >"$ROWS"
-log "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
+log "load: $BENCH_LOAD; machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for n in $SIZES; do
   r=$REPEAT; ((n >= LARGE_FROM)) && r=$REPEAT_LARGE
@@ -197,6 +212,8 @@ fi
 
 {
   summarize "$ROWS"
+  echo
+  echo "load: $BENCH_LOAD (see --load at the head of bench/run.sh)"
   [[ -n "$LAT" ]] && { echo; echo "latency at $RATE readings/s for ${LAT_S}s: $LAT"; }
   echo
   echo "rows: $ROWS; harness summaries and logs: $RES"
