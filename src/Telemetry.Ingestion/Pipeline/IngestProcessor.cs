@@ -66,6 +66,9 @@ internal sealed class IngestProcessor(
                 await spool.AppendAsync(batch, stoppingToken);
                 metrics.ReadingsAccepted.Inc(batch.Readings);
                 await ingress.AcknowledgeAsync(group);
+                // A send that had to wait for the socket resumes on a socket engine's thread; the next group's fsync
+                // must not hold that thread up (it also reads the broker's deliveries).
+                await SocketEngine.ToThreadPool();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

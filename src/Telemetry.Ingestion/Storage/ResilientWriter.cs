@@ -63,6 +63,9 @@ internal sealed partial class ResilientWriter(
         {
             var started = Stopwatch.GetTimestamp();
             var outcome = await writer.WriteAsync(lines, ct);
+            // The response may have completed on a socket engine's thread; what follows (quarantine, the spool's
+            // commit, reading the next batch from disk) must not hold that thread up.
+            await SocketEngine.ToThreadPool();
             metrics.WriteLatency.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             LastWriteSucceeded = outcome.Status is WriteStatus.Ok or WriteStatus.Rejected or WriteStatus.TooLarge;
             if (outcome.Status is not (WriteStatus.Transient or WriteStatus.Auth))
