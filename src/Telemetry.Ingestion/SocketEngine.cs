@@ -9,8 +9,9 @@ namespace Telemetry.Ingestion;
 /// publishing cost 12-13 CPU-s per 1M readings instead of 15 (BENCHMARKS.md, fourteenth session).
 /// <para>
 /// The price is a rule: whatever runs after awaiting a socket runs on an engine thread that also serves other
-/// sockets (the broker's deliveries among them) until its next real wait, so code that goes on to block (a disk
-/// write, an fsync) or to work for long first comes back to the pool with <see cref="ToThreadPool"/>.
+/// sockets (the broker's deliveries among them) until its next real wait, so code that goes on to block for long (an
+/// fsync) first comes back to the pool with <see cref="ToThreadPool"/>. Short work may stay: a socket completion
+/// handed to the pool runs ahead of the pool's queue, and a hop back to it waits behind everything queued.
 /// </para>
 /// </summary>
 internal static class SocketEngine

@@ -63,9 +63,10 @@ internal sealed partial class ResilientWriter(
         {
             var started = Stopwatch.GetTimestamp();
             var outcome = await writer.WriteAsync(lines, ct);
-            // The response may have completed on a socket engine's thread; what follows (quarantine, the spool's
-            // commit, reading the next batch from disk) must not hold that thread up.
-            await SocketEngine.ToThreadPool();
+            // The response may complete on a socket engine's thread (SocketEngine), and the forwarder's follow-up stays
+            // there on purpose: the spool's commit (an unlink, a rename, no fsync) and reading the next batch (from the
+            // page cache) are short. Sent to the pool, it waited behind the storm's alert work there, and 1M storm
+            // drains ran ~12 % slower (BENCHMARKS.md, fourteenth session).
             metrics.WriteLatency.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             LastWriteSucceeded = outcome.Status is WriteStatus.Ok or WriteStatus.Rejected or WriteStatus.TooLarge;
             if (outcome.Status is not (WriteStatus.Transient or WriteStatus.Auth))
