@@ -6,7 +6,8 @@ namespace Telemetry.Ingestion;
 /// The service lets socket completions run their continuations on the socket engine's own threads (the runtime's
 /// <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c>) instead of handing each one to the thread pool first. On a
 /// small box shared with the broker and the database that saves a thread wake-up per socket receive: full-speed
-/// publishing cost 12-13 CPU-s per 1M readings instead of 15 (BENCHMARKS.md, fourteenth session).
+/// publishing of a calm load cost 10-11 CPU-s per 1M readings instead of 14-18 (with the forwarder staying on the
+/// engine's thread, see ResilientWriter; BENCHMARKS.md, fourteenth session).
 /// <para>
 /// The price is a rule: whatever runs after awaiting a socket runs on an engine thread that also serves other
 /// sockets (the broker's deliveries among them) until its next real wait, so code that goes on to block for long (an
