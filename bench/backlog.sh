@@ -78,12 +78,7 @@ ours)
   servers="$(servers_cpu "$b0" "$d0")"
   hwm="$(vm_kb "$SVC_PID" VmHWM)"
   cpu="$(awk -v t="$(cpu_ticks "$SVC_PID")" -v hz="$HZ" 'BEGIN{printf "%.2f", t/hz}')"
-  alert_dropped="$(curl -s "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" | awk '
-    /^telemetry_alert_channel_events_total\{channel="mqtt",outcome="superseded"\}/ { s = $2 }
-    /^telemetry_alert_channel_events_total\{channel="mqtt",outcome="dropped"\}/ { d = $2 }
-    /^telemetry_alert_channel_events_total\{channel="influxdb",outcome="dropped"\}/ { i = $2 }
-    /^telemetry_alert_channel_events_total\{channel="log",outcome="dropped"\}/ { l = $2 }
-    END { printf "%d/%d/%d/%d", s, d, i, l }')"
+  alert_dropped="$(alert_events_sdil)"
   stop_service
   secs="$(awk -v a="$t0" -v b="$t_last" 'BEGIN{printf "%.3f", (b-a)/1000}')"
   echo "backlog-ours $N $secs $(awk -v n="$count" -v s="$secs" 'BEGIN{printf "%d", (s>0)?n/s:0}') $((N - count)) $hwm $cpu $(($(broker_dropped) - drop0)) $alert_dropped $servers"

@@ -42,6 +42,18 @@ stored_metric() {
     awk '/^telemetry_readings_stored_total / { v = $2 } END { printf "%d", v + 0 }'
 }
 
+# alert_events_sdil -> "S/D/I/L" from our service's /metrics: alert events the MQTT alert channel replaced by a newer
+# event of the same alert while it was behind (S), and events dropped because 10,000 waited: by MQTT (D), by the
+# InfluxDB alert channel (I) and by the log channel (L)
+alert_events_sdil() {
+  curl -s --max-time 5 "http://127.0.0.1:${SVC_HTTP_PORT:-28091}/metrics" | awk '
+    /^telemetry_alert_channel_events_total\{channel="mqtt",outcome="superseded"\}/ { s = $2 }
+    /^telemetry_alert_channel_events_total\{channel="mqtt",outcome="dropped"\}/ { d = $2 }
+    /^telemetry_alert_channel_events_total\{channel="influxdb",outcome="dropped"\}/ { i = $2 }
+    /^telemetry_alert_channel_events_total\{channel="log",outcome="dropped"\}/ { l = $2 }
+    END { printf "%d/%d/%d/%d", s, d, i, l }'
+}
+
 # broker_dropped -> $SYS/broker/publish/messages/dropped (absent = 0, mosquitto publishes it once non-zero)
 broker_dropped() {
   local v

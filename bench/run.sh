@@ -4,11 +4,14 @@
 # a runnable copy is made under BENCH_TMP) for the servers, the load, the publisher and the peer.
 #
 #   bench/run.sh [--n "100000 1000000"] [--repeat 3] [--repeat-large 1] [--large-from 1000000]
-#                [--phases "peers backlog latency"] [--rate 2000] [--latency-s 30] [--load storm|calm] [--no-build]
+#                [--phases "peers publish backlog latency"] [--rate 2000] [--latency-s 30] [--load storm|calm] [--no-build]
 #   bench/run.sh --summarize ROWS.tsv...    medians and ratios of earlier runs' rows (e.g. a 100k and a 1M run)
 #
 #   peers    harness phases broker-node broker-c db nodered-batch and our service as CONSUMER_CMD (publish while
 #            consuming, QoS 1, durable ack), HARNESS_PHASES to change
+#   publish  ours publishing while consuming again, timed as broker-node is: from the first publish until our service
+#            has stored N (its own counter, then one SELECT count() to confirm), without the harness's count() every
+#            250 ms, which costs influxd ~7 CPU-s of a 1M run on the shared cores (publish.sh)
 #   backlog  drain N queued readings: a plain persistent mosquitto_sub (the limit), then our service (backlog.sh)
 #   latency  published -> stored-and-queryable p50/p99 at a fixed rate (latency.sh)
 # --repeat runs of each phase for N < --large-from, --repeat-large for larger N; medians are reported.
@@ -23,7 +26,7 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 export BENCH_TMP="${BENCH_TMP:-/tmp/tt-bench}"
 PEERS_SRC="${PEERS_SRC:-$REPO/../shared/peers}"
 SIZES="100000 1000000"; REPEAT=3; REPEAT_LARGE=1; LARGE_FROM=1000000
-PHASES="peers backlog latency"; RATE=2000; LAT_S=30; BUILD=1
+PHASES="peers publish backlog latency"; RATE=2000; LAT_S=30; BUILD=1
 export BENCH_LOAD="${BENCH_LOAD:-storm}"
 # The harness's broker-c (4 x mosquitto_pub) stalls at 1M until its 300 s timeout in every full run since the first
 # session; it is not the lower limit (broker-node is), so sizes from LARGE_FROM leave it out unless HARNESS_PHASES is set.
@@ -51,7 +54,7 @@ summarize() {
     }
     FNR > 1 && $3 == "FAILED" { failed[$1 SUBSEP $2]++ }
     END {
-      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) | alert events: MQTT superseded/dropped, InfluxDB/log dropped (each run) | drains: mosquitto/influxd CPU s per 1M readings meanwhile (each run) |\n|---|---|---|---|---|---|---|---|---|---|\n"
+      printf "| phase | N | runs | readings/s (median) | all runs | lost (each run) | peak RSS MB (median) | CPU s per 1M readings (median) | alert events: MQTT superseded/dropped, InfluxDB/log dropped (each run) | publish-ours and drains: mosquitto/influxd CPU s per 1M readings meanwhile (each run) |\n|---|---|---|---|---|---|---|---|---|---|\n"
       for (i = 1; i <= no; i++) {
         k = order[i]; split(k, pn, SUBSEP)
         m[k] = med(k)
@@ -69,6 +72,8 @@ summarize() {
           if (nr != "") printf "; %.1fx the Node-RED batching flow (%s)", m[k] / nr, nr
           print ""
         }
+        if (pn[1] == "publish-ours" && m["broker-node" SUBSEP n] != "")
+          printf "N=%d publish-while-consuming, timed as broker-node is (no count() polling): %.0f %% of broker-node (%s)\n", n, 100 * m[k] / m["broker-node" SUBSEP n], m["broker-node" SUBSEP n]
         if (pn[1] == "backlog-ours" && m["backlog-sub" SUBSEP n] != "")
           printf "N=%d backlog drain: %.0f %% of a plain persistent subscriber draining the same backlog (%s)\n", n, 100 * m[k] / m["backlog-sub" SUBSEP n], m["backlog-sub" SUBSEP n]
         if (pn[1] == "backlog-ours" && ceil[k] != "") {
@@ -151,7 +156,7 @@ export SPOOL_DIR="$BENCH_TMP/spool"
 
 STAMP="$(date -u +%Y%m%d-%H%M%S)"
 # phase N seconds rate lost peak_rss_kb cpu_s alert events S/D/I/L: MQTT superseded/dropped, InfluxDB/log dropped;
-# for drains, the CPU seconds mosquitto/influxd used meanwhile (one row per run)
+# for publish-ours and drains, the CPU seconds mosquitto/influxd used meanwhile (one row per run)
 ROWS="$RES/bench-$STAMP.tsv"
 printf 'phase\tn\tseconds\trate\tlost\tpeak_rss_kb\tcpu_s\talert_events_s_d_i_l\tbroker_db_cpu_s\n' >"$ROWS"
 log "load: $BENCH_LOAD; machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -181,6 +186,18 @@ for n in $SIZES; do
       # the harness keeps only the last run's consumer log: our service says its alert channels' totals at shutdown
       totals="$(grep -o 'Alert channel mqtt at shutdown: .*' "$RES/tunnel-telemetry.log" 2>/dev/null | tail -n 1 || true)"
       [[ -n "$totals" ]] && log "last publishing run of ours, N=$n: $totals"
+      ;;
+    publish)
+      for ((i = 1; i <= r; i++)); do
+        log "=== publish-ours, N=$n (run $i/$r)"
+        if line="$("$REPO/bench/publish.sh" "$n")"; then
+          read -r p nn secs rate lost hwm cpu dropped adropped servers <<<"$line"
+          ((dropped == 0)) || log "broker dropped $dropped messages in publish-ours"
+          printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$nn" "$secs" "$rate" "$lost" "$hwm" "$cpu" "${adropped:--}" "${servers:--}" >>"$ROWS"
+        else
+          printf 'publish-ours\t%s\tFAILED\t-\t-\t-\t-\t-\t-\n' "$n" >>"$ROWS"
+        fi
+      done
       ;;
     backlog)
       for ((i = 1; i <= r; i++)); do
