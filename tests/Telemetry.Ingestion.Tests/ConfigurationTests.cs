@@ -14,6 +14,7 @@ public sealed partial class ConfigurationTests
     [InlineData("Telemetry__Influx__BatchLines", "0", "Telemetry:Influx:BatchLines")]
     [InlineData("Telemetry__Spool__MaxBytes", "10", "Telemetry:Spool:MaxBytes")]
     [InlineData("Telemetry__Ingestion__MaxPayloadBytes", "-1", "Telemetry:Ingestion:MaxPayloadBytes")]
+    [InlineData("Telemetry__Ingestion__GroupCommitLinger", "00:00:02", "Telemetry:Ingestion:GroupCommitLinger")]
     [InlineData("Telemetry__Alerts__MqttEventsPerSecond", "-1", "Telemetry:Alerts:MqttEventsPerSecond")]
     public async Task InvalidSetting_StopsStartUpWithAMessageNamingIt(string key, string value, string named)
     {

@@ -168,6 +168,17 @@ public sealed class IngestionOptions
     [Range(1, 1_000_000)]
     public int MaxBatchMessages { get; set; } = 4096;
 
+    /// <summary>
+    /// While more than <see cref="GroupCommitLingerAbove"/> messages a second arrive, how long a group waits for more
+    /// before its fsync: fewer, larger group commits. 0 turns it off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan GroupCommitLinger { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>The arrival rate (messages a second, over the last 100 ms) from which groups linger.</summary>
+    [Range(0, 100_000_000)]
+    public int GroupCommitLingerAbove { get; set; } = 10_000;
+
     /// <summary>How often ingest_stats is written and rejection summaries are logged.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(10);

@@ -15,6 +15,7 @@ internal sealed class IngestMetrics
         var f = Prometheus.Metrics.WithCustomRegistry(Registry);
         MessagesReceived = f.CreateCounter("telemetry_messages_received_total", "MQTT messages received on the readings and acknowledgement topics.");
         ReadingsAccepted = f.CreateCounter("telemetry_readings_accepted_total", "Valid readings made durable in the spool (and acknowledged).");
+        GroupCommits = f.CreateCounter("telemetry_group_commits_total", "Groups of messages made durable with one fsync and acknowledged together.");
         ReadingsStored = f.CreateCounter("telemetry_readings_stored_total", "Readings InfluxDB accepted.");
         Rejections = f.CreateCounter("telemetry_rejections_total", "Quarantined input by SPEC §5 reason.", "reason");
         AlertEvents = f.CreateCounter("telemetry_alert_events_total", "Alert transition events produced.");
@@ -50,6 +51,7 @@ internal sealed class IngestMetrics
     public CollectorRegistry Registry { get; }
     public Counter MessagesReceived { get; }
     public Counter ReadingsAccepted { get; }
+    public Counter GroupCommits { get; }
     public Counter ReadingsStored { get; }
     public Counter Rejections { get; }
     public Counter AlertEvents { get; }

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Telemetry.Contracts;
 using Telemetry.Ingestion.Configuration;
@@ -12,7 +13,10 @@ namespace Telemetry.Ingestion.Pipeline;
 /// The one reader of the <see cref="IngestQueue"/>: takes every message waiting (up to a cap), validates it, turns
 /// readings and rejections into line protocol, makes the whole group durable with one fsync, then acknowledges the
 /// group to the broker in arrival order. Readings go to the alert engine before the fsync, so alerting never waits
-/// for storage.
+/// for storage. While readings stream in faster than <see cref="IngestionOptions.GroupCommitLingerAbove"/> a second,
+/// a group waits <see cref="IngestionOptions.GroupCommitLinger"/> for more before its fsync: at 40,000 readings/s the
+/// groups otherwise held the few dozen that arrived during the last fsync, ~900 fsyncs and acknowledgement writes a
+/// second, each ~80 µs of CPU in the kernel alone.
 /// </summary>
 internal sealed class IngestProcessor(
     IngestQueue queue,
@@ -31,6 +35,14 @@ internal sealed class IngestProcessor(
     private readonly string _root = mqtt.Value.TopicRoot;
     private readonly int _maxMessages = ingestion.Value.MaxBatchMessages;
     private readonly long _maxBytes = Math.Max(64 * 1024, spoolOptions.Value.SegmentBytes / 4);
+    private readonly TimeSpan _linger = ingestion.Value.GroupCommitLinger;
+    private readonly int _lingerAbove = ingestion.Value.GroupCommitLingerAbove;
+
+    // The arrival rate that decides whether a group lingers: messages per second over the last whole window.
+    private static readonly TimeSpan RateWindow = TimeSpan.FromMilliseconds(100);
+    private long _windowStart;
+    private int _windowMessages;
+    private double _rate;
     private readonly List<Reading> _readings = new(64);
     private readonly List<Rejection> _rejections = new(8);
 
@@ -57,14 +69,19 @@ internal sealed class IngestProcessor(
             {
                 group.Clear();
                 batch.Clear();
-                while (group.Count < _maxMessages && batch.Bytes < _maxBytes && reader.TryRead(out var message))
+                Take(reader, group, batch);
+                if (_linger > TimeSpan.Zero && _rate >= _lingerAbove && !Full(group, batch))
                 {
-                    group.Add(message);
-                    Process(message, batch);
+                    // Streaming: one fsync for what arrives meanwhile too. What arrives waits at most this long for
+                    // its alert evaluation; below the rate, nothing waits.
+                    await Task.Delay(_linger, time, CancellationToken.None); // on shutdown too: the group is still committed
+                    Take(reader, group, batch);
                 }
+                Count(group.Count);
                 batch.CreatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
                 await spool.AppendAsync(batch, stoppingToken);
                 metrics.ReadingsAccepted.Inc(batch.Readings);
+                metrics.GroupCommits.Inc();
                 await ingress.AcknowledgeAsync(group);
                 // A send that had to wait for the socket resumes on a socket engine's thread; the next group's fsync
                 // must not hold that thread up (it also reads the broker's deliveries).
@@ -78,6 +95,32 @@ internal sealed class IngestProcessor(
         finally
         {
             _drained.TrySetResult();
+        }
+    }
+
+    private bool Full(List<InboundMessage> group, SpoolBatch batch) => group.Count >= _maxMessages || batch.Bytes >= _maxBytes;
+
+    /// <summary>Takes and validates every message waiting, up to the group's caps.</summary>
+    private void Take(ChannelReader<InboundMessage> reader, List<InboundMessage> group, SpoolBatch batch)
+    {
+        while (!Full(group, batch) && reader.TryRead(out var message))
+        {
+            group.Add(message);
+            Process(message, batch);
+        }
+    }
+
+    private void Count(int messages)
+    {
+        _windowMessages += messages;
+        var now = time.GetTimestamp();
+        var elapsed = time.GetElapsedTime(_windowStart, now);
+        if (elapsed >= RateWindow)
+        {
+            // After a quiet spell the window is long and the rate low: the first groups of a burst do not linger.
+            _rate = _windowMessages / elapsed.TotalSeconds;
+            _windowStart = now;
+            _windowMessages = 0;
         }
     }
 
