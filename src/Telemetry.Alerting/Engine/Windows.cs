@@ -23,7 +23,21 @@ public sealed class AverageWindow
     /// Buckets, flat: [start ms, ∫value·dt in value·ms, covered ms] per bucket. Flat and contiguous because a tick
     /// walks every window of every sensor; an array per bucket cost a cache miss per bucket.
     /// </summary>
-    [JsonPropertyName("k"), JsonConverter(typeof(WindowBuckets))] public List<double> Buckets { get; set; } = [];
+    [JsonPropertyName("k"), JsonConverter(typeof(WindowBuckets))]
+    public List<double> Buckets
+    {
+        get => _buckets;
+        set
+        {
+            _buckets = value;
+            _total = double.NaN;
+        }
+    }
+
+    private List<double> _buckets = [];
+
+    /// <summary>Σ ∫value·dt of every bucket; NaN until needed again after buckets went (once per bucket length).</summary>
+    private double _total = double.NaN;
 
     [JsonIgnore] public int BucketCount => Buckets.Count / Stride;
 
@@ -49,21 +63,35 @@ public sealed class AverageWindow
     }
 
     /// <summary>The mean over (at − window, at], the open sample held up to <paramref name="at"/>.</summary>
+    /// <remarks>
+    /// A bucket's exposure is taken as evenly spread over its time up to the open sample (nothing is committed past it),
+    /// so the bucket cut by the window's start costs at most one bucket's detail, and the newest bucket, still filling,
+    /// counts whole: it used to be cut at <paramref name="at"/> as if it ran to the bucket's end, which put a steady
+    /// exposure up to 0.4 % low.
+    /// </remarks>
     public double Mean(long at, long maxHoldMs)
     {
         var start = at - WindowMs;
-        double sum = 0;
-        for (var i = 0; i < Buckets.Count; i += Stride)
+        var contentEnd = OpenMs ?? long.MaxValue;
+        var k = Buckets;
+        double sum;
+        if (at >= contentEnd)
         {
-            var bStart = (long)Buckets[i];
-            var bEnd = bStart + BucketMs;
-            var overlap = Math.Min(bEnd, at) - Math.Max(bStart, start);
-            if (overlap <= 0)
+            // Evaluating at or after the newest sample (every reading, every tick): all exposure but that of the
+            // buckets that began before the window counts whole. Those are one or two, so this is not a walk of 60.
+            sum = Total();
+            for (var i = 0; i < k.Count && (long)k[i] < start; i += Stride)
             {
-                continue;
+                sum -= k[i + 1] * Fraction(k, i, contentEnd, long.MinValue, start);
             }
-            // Inside a bucket the exposure is taken as evenly spread: the window edge costs at most one bucket's detail.
-            sum += Buckets[i + 1] * Math.Min(1.0, (double)overlap / BucketMs);
+        }
+        else
+        {
+            sum = 0;
+            for (var i = 0; i < k.Count; i += Stride)
+            {
+                sum += k[i + 1] * Fraction(k, i, contentEnd, start, at);
+            }
         }
         if (OpenMs is { } open)
         {
@@ -75,6 +103,30 @@ public sealed class AverageWindow
             }
         }
         return sum / WindowMs;
+    }
+
+    /// <summary>The share of bucket <paramref name="i"/>'s exposure inside (from, to]: evenly spread up to contentEnd.</summary>
+    private double Fraction(List<double> k, int i, long contentEnd, long from, long to)
+    {
+        var bStart = (long)k[i];
+        var spanEnd = Math.Min(bStart + BucketMs, contentEnd);
+        var span = spanEnd - bStart;
+        var overlap = Math.Min(spanEnd, to) - Math.Max(bStart, from);
+        return span <= 0 || overlap <= 0 ? 0 : Math.Min(1.0, (double)overlap / span);
+    }
+
+    private double Total()
+    {
+        if (double.IsNaN(_total))
+        {
+            double total = 0;
+            for (var i = 1; i < Buckets.Count; i += Stride)
+            {
+                total += Buckets[i];
+            }
+            _total = total;
+        }
+        return _total;
     }
 
     private void Commit(long from, long to, double value)
@@ -90,6 +142,7 @@ public sealed class AverageWindow
             var last = Buckets.Count - Stride;
             Buckets[last + 1] += value * (end - from);
             Buckets[last + 2] += end - from;
+            _total += value * (end - from); // NaN stays NaN: summed afresh when next needed
             from = end;
         }
     }
@@ -101,7 +154,12 @@ public sealed class AverageWindow
         {
             drop += Stride;
         }
-        Buckets.RemoveRange(0, drop);
+        if (drop > 0)
+        {
+            Buckets.RemoveRange(0, drop);
+            // Summed afresh rather than subtracted, so rounding never accumulates over months of samples.
+            _total = double.NaN;
+        }
     }
 
     internal static long Mod(long a, long b) => ((a % b) + b) % b;
