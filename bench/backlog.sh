@@ -19,11 +19,8 @@ STALL_S="${STALL_S:-60}"
 # the whole backlog must fit in the broker's per-client queue, or mosquitto drops the excess
 export MOSQ_MAX_QUEUED=$((N * 2))
 trap 'stop_service' EXIT
-"$PEERS/start-services.sh" --fresh 2>&1 | sed 's/^/    /' >&2
-reset_db
+fresh_servers
 HZ="$(getconf CLK_TCK)"
-BROKER_PID="$(pid_alive "$PID_DIR/mosquitto.pid" mosquitto || echo 0)"
-DB_PID="$(pid_alive "$PID_DIR/influxd.pid" influxd || echo 0)"
 # servers_cpu B0 D0 -> "broker_s/db_s" used since the tick counts B0 and D0
 servers_cpu() {
   awk -v b="$(($(cpu_ticks "$BROKER_PID") - $1))" -v d="$(($(cpu_ticks "$DB_PID") - $2))" -v hz="$HZ" 'BEGIN{printf "%.1f/%.1f", b/hz, d/hz}'

@@ -7,8 +7,7 @@ source "$(dirname "$0")/lib.sh"
 RATE="${1:-2000}"
 SECS="${2:-30}"
 trap 'stop_service' EXIT
-"$PEERS/start-services.sh" --fresh 2>&1 | sed 's/^/    /' >&2
-reset_db
+fresh_servers
 # SEED_SENSORS=N: the service starts from the alert state of N more gas sensors that have run for hours (full 15-minute
 # and 8-hour windows; bench/Telemetry.Benchmarks/WarmState.cs), as after a shift on a large site: what its snapshots cost.
 if [[ "${SEED_SENSORS:-0}" -gt 0 ]]; then

@@ -25,6 +25,15 @@ start_service() {
   wait_for_subscription "$off" 'tunnels/#' "$timeout_s" "$cid"
 }
 
+# fresh_servers -> mosquitto and influxd started afresh by the harness and the benchmark database empty; BROKER_PID and
+# DB_PID are theirs (0 when not found), for counting their CPU
+fresh_servers() {
+  "$PEERS/start-services.sh" --fresh 2>&1 | sed 's/^/    /' >&2
+  reset_db
+  BROKER_PID="$(pid_alive "$PID_DIR/mosquitto.pid" mosquitto || echo 0)"
+  DB_PID="$(pid_alive "$PID_DIR/influxd.pid" influxd || echo 0)"
+}
+
 # stop_service -> SIGTERM (the service drains and exits 0), bounded wait, then KILL.
 stop_service() {
   local i

@@ -13,11 +13,8 @@ source "$(dirname "$0")/lib.sh"
 N="${1:?usage: publish.sh N}"
 TIMEOUT_S="${PUBLISH_TIMEOUT_S:-900}"
 trap 'stop_service' EXIT
-"$PEERS/start-services.sh" --fresh 2>&1 | sed 's/^/    /' >&2
-reset_db
+fresh_servers
 HZ="$(getconf CLK_TCK)"
-BROKER_PID="$(pid_alive "$PID_DIR/mosquitto.pid" mosquitto || echo 0)"
-DB_PID="$(pid_alive "$PID_DIR/influxd.pid" influxd || echo 0)"
 dir="$("$PEERS/gen-load.sh" "$N")"
 cid="bench-publish"
 fresh_service_log "$cid"

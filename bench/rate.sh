@@ -14,10 +14,7 @@ N="${1:?usage: rate.sh N RATE}"
 RATE="${2:?usage: rate.sh N RATE}"
 TIMEOUT_S="${RATE_TIMEOUT_S:-$((N / RATE + 120))}"
 trap 'stop_service' EXIT
-"$PEERS/start-services.sh" --fresh 2>&1 | sed 's/^/    /' >&2
-reset_db
-BROKER_PID="$(pid_alive "$PID_DIR/mosquitto.pid" mosquitto || echo 0)"
-DB_PID="$(pid_alive "$PID_DIR/influxd.pid" influxd || echo 0)"
+fresh_servers
 dir="$("$PEERS/gen-load.sh" "$N")"
 fresh_service_log bench-rate
 start_service bench-rate 60 || die "service did not subscribe (log: $RES/service-bench-rate.log)"
