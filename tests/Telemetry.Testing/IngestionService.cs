@@ -76,16 +76,24 @@ public sealed class IngestionService : IAsyncDisposable
         await WaitReadyAsync(timeout);
     }
 
-    public async Task WaitReadyAsync(TimeSpan? timeout = null) =>
+    /// <summary>Waits until <c>/health/ready</c> answers 200; fails at once, with its output, if the process exits.</summary>
+    public async Task WaitReadyAsync(TimeSpan? timeout = null)
+    {
+        // An exit ends the wait (Poll retries what throws, so the exit is reported after it, not from inside).
         await Poll.UntilAsync(async () =>
         {
             if (!_process.IsRunning)
             {
-                throw new InvalidOperationException($"service exited with {_process.ExitCode}:\n{_process.Tail()}");
+                return true;
             }
             using var r = await Http.GetAsync(new Uri($"http://127.0.0.1:{HttpPort}/health/ready"));
             return r.IsSuccessStatusCode;
         }, "the service to be ready", timeout ?? TimeSpan.FromSeconds(60));
+        if (!_process.IsRunning)
+        {
+            throw new InvalidOperationException($"service exited with {_process.ExitCode} before it was ready:\n{_process.Tail()}");
+        }
+    }
 
     /// <summary>Prepares a fresh process object with the current environment (for restarts).</summary>
     public async Task RestartAsync(bool kill = false)
