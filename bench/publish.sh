@@ -15,7 +15,6 @@ TIMEOUT_S="${PUBLISH_TIMEOUT_S:-900}"
 trap 'stop_service' EXIT
 fresh_servers
 HZ="$(getconf CLK_TCK)"
-dir="$("$PEERS/gen-load.sh" "$N")"
 cid="bench-publish"
 fresh_service_log "$cid"
 start_service "$cid" 60 || die "service did not subscribe (log: $RES/service-$cid.log)"
@@ -26,8 +25,7 @@ wait_pid=$!
 # the poller's start and the endpoint's first answer before the first publish, not inside the timed run
 for ((i = 0; i < 100; i++)); do grep -q '^polling$' "$RES/publish-wait.out" && break; sleep 0.1; done
 s0="$(cpu_ticks "$SVC_PID")"; b0="$(cpu_ticks "$BROKER_PID")"; d0="$(cpu_ticks "$DB_PID")"
-node "$PEERS/pub.js" "$dir/messages.tsv" --url "mqtt://$MQTT_HOST:$MQTT_PORT" --qos 1 --window "${PUB_WINDOW:-1000}" \
-  --timeout "$TIMEOUT_S" >"$RES/publish-pub.json" || log "publisher failed: $(cat "$RES/publish-pub.json")"
+publish_load "$N" "$RES/publish-pub.json" || log "publisher failed: $(cat "$RES/publish-pub.json")"
 wait "$wait_pid" || log "wait-stored: $(cat "$RES/publish-wait.out")"
 s1="$(cpu_ticks "$SVC_PID")"; b1="$(cpu_ticks "$BROKER_PID")"; d1="$(cpu_ticks "$DB_PID")"
 t_end="$(grep -xE '[0-9]+' "$RES/publish-wait.out" || echo 0)"

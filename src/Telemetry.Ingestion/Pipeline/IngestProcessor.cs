@@ -77,7 +77,7 @@ internal sealed class IngestProcessor(
                     await Task.Delay(_linger, time, CancellationToken.None); // on shutdown too: the group is still committed
                     Take(reader, group, batch);
                 }
-                Count(group.Count);
+                NoteArrivals(group.Count);
                 batch.CreatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
                 await spool.AppendAsync(batch, stoppingToken);
                 metrics.ReadingsAccepted.Inc(batch.Readings);
@@ -110,7 +110,8 @@ internal sealed class IngestProcessor(
         }
     }
 
-    private void Count(int messages)
+    /// <summary>Counts a group's messages into the arrival rate, which is updated once a window has passed.</summary>
+    private void NoteArrivals(int messages)
     {
         _windowMessages += messages;
         var now = time.GetTimestamp();
