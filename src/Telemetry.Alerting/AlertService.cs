@@ -225,7 +225,10 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         return deleted;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => RunAsync(stoppingToken);
+
+    /// <summary>The service's loop, then its shutdown once <paramref name="stoppingToken"/> is cancelled.</summary>
+    internal async Task RunAsync(CancellationToken stoppingToken)
     {
         if (_snapshotDue)
         {
@@ -265,8 +268,12 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
             await DispatchAsync(events);
             events.Clear();
         }
-        // Shutting down: evaluate what was already queued, save, and give the channels a moment to deliver.
-        Drain(events);
+        // Shutting down: evaluate all that was already queued (ingestion, stopped before us, acknowledged it to the
+        // broker: it will not come again), save, and give the channels a moment to deliver.
+        while (_queue.Reader.TryPeek(out _))
+        {
+            Drain(events);
+        }
         await SnapshotAsync();
         await DispatchAsync(events);
         await Task.WhenAll(_workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(5))));

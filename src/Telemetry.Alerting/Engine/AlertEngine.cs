@@ -82,12 +82,18 @@ public sealed class AlertEngine : IAlertEngine
         long? previous = null;
         foreach (var r in ordered)
         {
-            if (r.TimestampMs == previous || r.TimestampMs == s.NewestMs)
+            if (r.TimestampMs >= s.NewestMs)
+            {
+                // Equal times are told apart per rule (below): a second message with the same time may carry other fields.
+                live.Add(r);
+                continue;
+            }
+            if (r.TimestampMs == previous)
             {
                 continue;
             }
             previous = r.TimestampMs;
-            (r.TimestampMs < s.NewestMs ? backlog : live).Add(r);
+            backlog.Add(r);
         }
         if (ordered.Count > 0)
         {
@@ -110,6 +116,11 @@ public sealed class AlertEngine : IAlertEngine
                     continue;
                 }
                 var st = StateFor(s, rule);
+                if (st.LastInputMs is { } seen && t <= seen)
+                {
+                    continue; // this rule has judged a reading of this time already: a duplicate
+                }
+                st.LastInputMs = t;
                 if (Feed(rule, st, t, v) is { } m)
                 {
                     Step(s, rule, field, profile.Baseline, st, m, t, t, now, backlog: false, events);
@@ -127,7 +138,6 @@ public sealed class AlertEngine : IAlertEngine
             var profile = EnsureProfile(s, s.Address ?? Address(s), events);
             // The clock moves a sensor's windows only while its last value still holds; after that they wait for data
             // (and `stale` says the sensor is silent): an alert is never cleared, nor raised, by silence alone.
-            var at = Math.Max(s.NewestMs, Math.Min(now, s.NewestMs + _maxHoldMs));
             for (var ri = 0; ri < profile.Rules.Count; ri++)
             {
                 var rule = profile.Rules[ri];
@@ -140,6 +150,9 @@ public sealed class AlertEngine : IAlertEngine
                 {
                     continue;
                 }
+                // ... and only while the rule's own field's last value holds: other fields arriving are not its data.
+                var newest = st.LastInputMs ?? s.NewestMs;
+                var at = Math.Max(newest, Math.Min(now, newest + _maxHoldMs));
                 var field = FieldOf(rule, s);
                 double? m = rule.Type switch
                 {

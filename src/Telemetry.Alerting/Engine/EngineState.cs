@@ -47,6 +47,9 @@ public sealed class RuleState
     public long? AmberPendingMs { get; set; }
     public long? RedPendingMs { get; set; }
 
+    /// <summary>Reading time of the newest live input of this rule's field (Unix ms): per-rule duplicates, and how long its value holds.</summary>
+    public long? LastInputMs { get; set; }
+
     /// <summary>The last metric evaluated: what a clock-driven <c>for</c> fires with.</summary>
     public double? LastMetric { get; set; }
 

@@ -34,7 +34,8 @@ public static class Durations
             value = TimeSpan.FromMilliseconds(Math.Round(n * unit));
             return true;
         }
-        return TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out value) && value >= TimeSpan.Zero;
+        // Only hh:mm:ss (optionally d. and .fff): TimeSpan alone reads "15" as 15 days and "15:00" as 15 hours.
+        return s.Count(c => c == ':') == 2 && TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out value) && value >= TimeSpan.Zero;
     }
 
     /// <summary>The shortest operator form: <c>15m</c>, <c>8h</c>, <c>90s</c>.</summary>

@@ -33,6 +33,7 @@ public static class RuleOverride
         ArgumentNullException.ThrowIfNull(errors);
         var r = current ?? new RuleDefinition { Id = ruleId, Type = (RuleType)255, Kind = "" };
         IReadOnlySet<string> allowed = levelsOnly ? LevelOptions : AllOptions;
+        var directionGiven = false;
         foreach (var o in options)
         {
             if (!allowed.Contains(o.Key))
@@ -57,6 +58,7 @@ public static class RuleOverride
                     r = r with { Field = v ?? "" };
                     break;
                 case "DIRECTION":
+                    directionGiven = true;
                     if (TryEnum<RuleDirection>(v, out var dir)) r = r with { Direction = dir };
                     else errors.Add($"{o.Where}: '{v}' is not a direction (above, below, abs)");
                     break;
@@ -86,6 +88,11 @@ public static class RuleOverride
                     else errors.Add($"{o.Where}: '{v}' is not true or false");
                     break;
             }
+        }
+        // SPEC §7.2: a rate fires on change "in either direction"; a new rate rule without Direction is abs.
+        if (!directionGiven && r.Type == RuleType.Rate && current?.Type != RuleType.Rate)
+        {
+            r = r with { Direction = RuleDirection.Abs };
         }
         return r;
     }

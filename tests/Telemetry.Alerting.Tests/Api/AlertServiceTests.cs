@@ -428,6 +428,25 @@ public sealed class AlertServiceTests
         Assert.Contains("Telemetry:Alerts:Webhooks:0:Url", ex.Message, StringComparison.Ordinal);
     }
 
+    // SPEC §8: on SIGTERM the service flushes what it holds. The queue takes far more than one batch, and every message
+    // in it was acknowledged to the broker already.
+    [Fact]
+    public async Task Stop_WithMoreThanABatchQueued_EvaluatesEveryMessage()
+    {
+        using var dir = new TempDir("alerts-stop");
+        var recording = new RecordingChannel();
+        await using var app = AlertHost.Build(dir.Combine("state.json"), OnlyCoInstant(), s => s.AddSingleton<IAlertChannel>(recording));
+        var pipeline = app.Services.GetRequiredService<IAlertPipeline>();
+        for (var i = 0; i < 3000; i++)
+        {
+            Assert.True(pipeline.Post(new SensorAddress("kukes", "t03", SensorKind.Gas, $"gas-{i:D4}"), [AlertHost.Now(Field.CoPpm, 150)]));
+        }
+        // Run with its stop already requested, the service goes straight to its shutdown with all 3,000 queued.
+        var service = (AlertService)pipeline;
+        await service.RunAsync(new CancellationToken(canceled: true));
+        Assert.Equal(3000, service.ActiveAlerts().Count);
+    }
+
     [Fact]
     public async Task Post_WhenTheQueueStaysFull_WaitsThenDropsAndCounts()
     {

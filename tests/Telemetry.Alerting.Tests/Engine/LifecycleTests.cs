@@ -44,6 +44,19 @@ public sealed class LifecycleTests
         Assert.Equal(["co-instant:raised:red", "co-instant:cleared:normal"], h.Of("co-instant"));
     }
 
+    // A gateway may send a sensor's CO and O2 as two messages with the same time: one point in InfluxDB (its fields
+    // merge, SPEC §6), and the second message's O2 is judged like the first's CO, not dropped as a duplicate.
+    [Fact]
+    public void Evaluate_SameTimeOtherField_IsJudged()
+    {
+        var h = new EngineHarness([Rule("co-instant"), Rule("o2-low")]);
+        h.At(M, Field.CoPpm, 5);
+        h.Evaluate(Gas, Reading(M, Field.O2Pct, 17.0));
+        Assert.Equal(["o2-low:raised:red"], h.Of("o2-low"));
+        Assert.Empty(h.Evaluate(Gas, Reading(M, Field.O2Pct, 20.9)));
+        Assert.Equal(["o2-low:raised:red"], h.Of("o2-low"));
+    }
+
     [Fact]
     public void Evaluate_ReplayOfAFeedAlreadySeen_RepeatsNothing()
     {

@@ -100,6 +100,22 @@ public sealed class WindowRuleTests
         Assert.Single(h.Engine.ActiveAlerts());
     }
 
+    // The field dropped while the rest of the sensor reports: CO over 1000 ppm is out_of_range (SPEC §5), so a cell
+    // at full scale sends O2 only. Its CO exposure must not be cleared by the other fields' clock.
+    [Fact]
+    public void Tick_OwnFieldSilentWhileOthersReport_NeverClearsTheAverageAlert()
+    {
+        var h = new EngineHarness([Rule("co-stel")]);
+        EveryMinute(h, 0, 15, Field.CoPpm, 150);
+        Assert.Single(h.Events);
+        for (var m = 16; m <= 60; m++)
+        {
+            h.At(TimeSpan.FromMinutes(m), Field.O2Pct, 20.9);
+            h.TickAt(TimeSpan.FromMinutes(m) + TimeSpan.FromSeconds(30));
+        }
+        Assert.Equal(["co-stel:raised:red"], h.Events.Where(e => !e.Repeat).Select(Describe));
+    }
+
     [Theory]
     [InlineData(60, "raised:red")]
     [InlineData(-60, "raised:red")]

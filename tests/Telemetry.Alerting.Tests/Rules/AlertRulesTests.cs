@@ -112,6 +112,35 @@ public sealed class AlertRulesTests
             rules.Rules.Single(r => r.Id == "battery-low"));
     }
 
+    // SPEC §7.2: a rate fires on a change "in either direction"; a lining that compresses moves as fast as one that opens.
+    [Fact]
+    public void Load_NewRateRuleWithoutDirection_WatchesBothDirections()
+    {
+        var rules = AlertRules.Load(Config(
+            ("Telemetry:Alerts:Rules:lining-rate:Type", "rate"),
+            ("Telemetry:Alerts:Rules:lining-rate:Kind", "strain"),
+            ("Telemetry:Alerts:Rules:lining-rate:Field", "microstrain"),
+            ("Telemetry:Alerts:Rules:lining-rate:Window", "6h"),
+            ("Telemetry:Alerts:Rules:lining-rate:Amber", "20"),
+            ("Telemetry:Alerts:Rules:lining-rate:Red", "50")));
+        Assert.Empty(rules.Errors);
+        Assert.Equal(RuleDirection.Abs, rules.Rules.Single(r => r.Id == "lining-rate").Direction);
+    }
+
+    [Fact]
+    public void Load_RuleMadeARateWithAnExplicitDirection_KeepsIt()
+    {
+        var rules = AlertRules.Load(Config(
+            ("Telemetry:Alerts:Rules:lining-opening:Type", "rate"),
+            ("Telemetry:Alerts:Rules:lining-opening:Kind", "strain"),
+            ("Telemetry:Alerts:Rules:lining-opening:Field", "microstrain"),
+            ("Telemetry:Alerts:Rules:lining-opening:Direction", "above"),
+            ("Telemetry:Alerts:Rules:lining-opening:Window", "6h"),
+            ("Telemetry:Alerts:Rules:lining-opening:Amber", "20")));
+        Assert.Empty(rules.Errors);
+        Assert.Equal(RuleDirection.Above, rules.Rules.Single(r => r.Id == "lining-opening").Direction);
+    }
+
     [Fact]
     public void Load_InvalidRules_ReportsEveryErrorNamingRuleAndField()
     {
@@ -184,5 +213,7 @@ public sealed class AlertRulesTests
     [InlineData("-5m")]
     [InlineData("5 minutes")]
     [InlineData("-00:05:00")]
+    [InlineData("15")] // TimeSpan alone reads this as 15 days: a stale `After` that never comes
+    [InlineData("15:00")] // and this as 15 hours
     public void Durations_RejectOtherText(string text) => Assert.False(Durations.TryParse(text, out _));
 }
