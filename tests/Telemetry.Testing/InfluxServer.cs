@@ -15,8 +15,11 @@ public sealed class InfluxServer : IAsyncDisposable
     private readonly TempDir _dir = new("influxd");
     private readonly ServerProcess _process;
     private readonly HttpClient _http;
+    private readonly string _adminPassword = Guid.NewGuid().ToString("N");
 
-    private InfluxServer()
+    public const string AdminUser = "admin";
+
+    private InfluxServer(bool auth)
     {
         HttpPort = FreePort.Next();
         var bindPort = FreePort.Next();
@@ -41,7 +44,7 @@ public sealed class InfluxServer : IAsyncDisposable
             [http]
               enabled = true
               bind-address = "127.0.0.1:{{HttpPort}}"
-              auth-enabled = false
+              auth-enabled = {{(auth ? "true" : "false")}}
               log-enabled = false
               max-body-size = 100000000
             [logging]
@@ -78,15 +81,25 @@ public sealed class InfluxServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a private server (for tests that stop, freeze or restart it).</summary>
-    public static async Task<InfluxServer> StartAsync()
+    /// <summary>
+    /// Starts a private server (for tests that stop, freeze or restart it). With <paramref name="auth"/> it checks
+    /// credentials, and this fixture talks to it as <see cref="AdminUser"/>, with a password made up for the run.
+    /// </summary>
+    public static async Task<InfluxServer> StartAsync(bool auth = false)
     {
         if (!File.Exists(Executable))
         {
             throw new InvalidOperationException($"{Executable} is missing: run the README's test command, which installs influxdb");
         }
-        var server = new InfluxServer();
+        var server = new InfluxServer(auth);
         await server.StartAgainAsync();
+        if (auth)
+        {
+            // The first user may be created without credentials, as long as it is an admin.
+            await server.QueryAsync(null, $"CREATE USER {AdminUser} WITH PASSWORD '{server._adminPassword}' WITH ALL PRIVILEGES", post: true);
+            server._http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+                "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{AdminUser}:{server._adminPassword}")));
+        }
         return server;
     }
 

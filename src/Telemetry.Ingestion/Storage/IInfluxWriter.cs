@@ -4,7 +4,7 @@ namespace Telemetry.Ingestion.Storage;
 internal enum WriteStatus : byte
 {
     Ok,
-    /// <summary>Connection error, timeout, 5xx, 429: retry the same batch with backoff (honouring Retry-After).</summary>
+    /// <summary>Connection error, timeout, 5xx, 429, 404 (target missing): retry the same batch with backoff (honouring Retry-After).</summary>
     Transient,
     /// <summary>413: split the batch.</summary>
     TooLarge,
@@ -23,7 +23,9 @@ internal readonly record struct WriteOutcome(WriteStatus Status, string Detail =
         >= 200 and < 300 => Ok,
         401 or 403 => new(WriteStatus.Auth, detail),
         413 => new(WriteStatus.TooLarge, detail),
-        429 or >= 500 or 0 or 408 => new(WriteStatus.Transient, detail, retryAfter),
+        // 404: the target (bucket, org, database, path) is missing, which says nothing about the points: keep them and
+        // retry until an operator creates it, never quarantine (the quarantine row would get the same 404 and be lost).
+        429 or >= 500 or 0 or 408 or 404 => new(WriteStatus.Transient, detail, retryAfter),
         _ => new(WriteStatus.Rejected, detail),
     };
 }

@@ -39,6 +39,12 @@ internal sealed class InfluxV1Writer : IInfluxWriter
         using var content = new FormUrlEncodedContent([new("q", $"CREATE DATABASE \"{_o.Database.Replace("\"", "\\\"", StringComparison.Ordinal)}\"")]);
         using var cts = Timeout(ct);
         using var response = await _http.PostAsync(new Uri("query", UriKind.Relative), content, cts.Token);
+        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            // A user without admin rights (WRITE on an existing database) may not create databases: writes tell
+            // whether the database exists (404, handled there) and whether the credentials work (401/403).
+            return;
+        }
         if (!response.IsSuccessStatusCode)
         {
             throw new HttpRequestException($"CREATE DATABASE {_o.Database} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cts.Token)}");
@@ -69,13 +75,21 @@ internal sealed class InfluxV1Writer : IInfluxWriter
                 await PrepareAsync(ct);
                 return new WriteOutcome(WriteStatus.Transient, body);
             }
-            return WriteOutcome.FromStatus((int)response.StatusCode, body, response.Headers.RetryAfter?.Delta);
+            return WriteOutcome.FromStatus((int)response.StatusCode, body, RetryAfter(response));
         }
         catch (Exception ex) when (!ct.IsCancellationRequested && ex is HttpRequestException or OperationCanceledException or IOException)
         {
             return new WriteOutcome(WriteStatus.Transient, ex.Message);
         }
     }
+
+    // Retry-After is seconds or an HTTP-date (RFC 9110 §10.2.3); proxies in front of InfluxDB send dates.
+    private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } at } => at - TimeProvider.System.GetUtcNow() is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero,
+        _ => null,
+    };
 
     public async Task<bool> PingAsync(CancellationToken ct)
     {

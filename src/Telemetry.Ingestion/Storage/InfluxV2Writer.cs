@@ -54,6 +54,12 @@ internal sealed class InfluxV2Writer : IInfluxWriter
         {
             return WriteOutcome.FromStatus(ex.Status, ex.Message, ex.RetryAfter is { } s ? TimeSpan.FromSeconds(s) : null);
         }
+        catch (FormatException ex) when (!ct.IsCancellationRequested)
+        {
+            // InfluxDB.Client 5.1.0 parses Retry-After with Convert.ToInt32 and throws on the HTTP-date form
+            // (RFC 9110 §10.2.3) while building its HttpException: only 429/503-style answers carry the header.
+            return new WriteOutcome(WriteStatus.Transient, $"InfluxDB answered with a Retry-After date ({ex.Message})");
+        }
         catch (Exception ex) when (!ct.IsCancellationRequested && ex is HttpRequestException or OperationCanceledException or IOException or InvalidOperationException)
         {
             return new WriteOutcome(WriteStatus.Transient, ex.Message);
