@@ -141,6 +141,10 @@ internal sealed class AlertingOptionsValidator : IValidateOptions<AlertingOption
             {
                 errors.Add($"{s}:Webhooks:{i}:MaxAttempts: must be at least 1");
             }
+            if (w.RetryDelay < TimeSpan.Zero)
+            {
+                errors.Add($"{s}:Webhooks:{i}:RetryDelay: must not be negative");
+            }
         }
         var e = o.Email;
         if (!string.IsNullOrWhiteSpace(e.Host))
@@ -149,9 +153,28 @@ internal sealed class AlertingOptionsValidator : IValidateOptions<AlertingOption
             {
                 errors.Add($"{s}:Email:From: required when Email:Host is set");
             }
+            else if (!IsAddress(e.From))
+            {
+                errors.Add($"{s}:Email:From: '{e.From}' is not an e-mail address");
+            }
             if (e.To.Count == 0)
             {
                 errors.Add($"{s}:Email:To: at least one recipient is required when Email:Host is set");
+            }
+            for (var i = 0; i < e.To.Count; i++)
+            {
+                if (!IsAddress(e.To[i]))
+                {
+                    errors.Add($"{s}:Email:To:{i}: '{e.To[i]}' is not an e-mail address");
+                }
+            }
+            if (e.RetryDelay < TimeSpan.Zero)
+            {
+                errors.Add($"{s}:Email:RetryDelay: must not be negative");
+            }
+            if (e.Timeout <= TimeSpan.Zero || e.Timeout.TotalMilliseconds > int.MaxValue)
+            {
+                errors.Add($"{s}:Email:Timeout: must be positive");
             }
             if (e.Port is < 1 or > 65535)
             {
@@ -168,4 +191,8 @@ internal sealed class AlertingOptionsValidator : IValidateOptions<AlertingOption
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    // What EmailAlertChannel's MailboxAddress.Parse will accept when it composes a message, checked now instead of at the first red alert.
+    private static bool IsAddress(string? text) =>
+        !string.IsNullOrWhiteSpace(text) && MimeKit.MailboxAddress.TryParse(text, out var m) && m.Address.Contains('@', StringComparison.Ordinal);
 }

@@ -40,7 +40,9 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
     /// </summary>
     public async ValueTask<Task> StartPublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
     {
-        await EnsureConnectedAsync(ct);
+        // While the broker is away, wait for it (the channel's queue keeps each alert's newest state meanwhile) instead
+        // of failing the event: a failed raise would never be retained, a failed clear would stay retained for good.
+        await EnsureConnectedAsync(ct, waitForBroker: true);
         var window = _window;
         await window.WaitAsync(ct);
         try
@@ -99,7 +101,7 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private async Task EnsureConnectedAsync(CancellationToken ct)
+    private async Task EnsureConnectedAsync(CancellationToken ct, bool waitForBroker = false)
     {
         if (_client.IsConnected)
         {
@@ -108,28 +110,48 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
         await _connect.WaitAsync(ct);
         try
         {
-            if (_client.IsConnected)
+            var delay = _o.ReconnectMinDelay;
+            while (true)
             {
-                return;
+                if (_client.IsConnected)
+                {
+                    return;
+                }
+                try
+                {
+                    await ConnectOnceAsync(ct);
+                    return;
+                }
+                catch (Exception ex) when (waitForBroker && !ct.IsCancellationRequested
+                    && ex is MqttCommunicationException or System.Net.Sockets.SocketException or OperationCanceledException or InvalidOperationException)
+                {
+                    Log.PublisherDeferred(logger, ex.Message);
+                    await Task.Delay(delay, time, ct);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _o.ReconnectMaxDelay.Ticks));
+                }
             }
-            var options = MqttConnection.Options(_o, _o.ClientId + "-alerts", ackQuickly: true).WithCleanStart(true).Build();
-            var result = await _client.ConnectAsync(options, ct);
-            if (result.ResultCode != MqttClientConnectResultCode.Success)
-            {
-                throw new MqttCommunicationException($"alert publisher refused by the broker: {result.ResultCode}");
-            }
-            // A broker may accept fewer unacknowledged publishes than our window (CONNACK receive maximum; 0: 65,535).
-            var allowed = result.ReceiveMaximum is null or 0 ? MaxInFlight : Math.Min(MaxInFlight, (int)result.ReceiveMaximum.Value);
-            if (allowed < MaxInFlight)
-            {
-                _window = new SemaphoreSlim(allowed, allowed);
-            }
-            Log.PublisherConnected(logger, _o.ClientId + "-alerts");
         }
         finally
         {
             _connect.Release();
         }
+    }
+
+    private async Task ConnectOnceAsync(CancellationToken ct)
+    {
+        var options = MqttConnection.Options(_o, _o.ClientId + "-alerts", ackQuickly: true).WithCleanStart(true).Build();
+        var result = await _client.ConnectAsync(options, ct);
+        if (result.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            throw new MqttCommunicationException($"alert publisher refused by the broker: {result.ResultCode}");
+        }
+        // A broker may accept fewer unacknowledged publishes than our window (CONNACK receive maximum; 0: 65,535).
+        var allowed = result.ReceiveMaximum is null or 0 ? MaxInFlight : Math.Min(MaxInFlight, (int)result.ReceiveMaximum.Value);
+        if (allowed < MaxInFlight)
+        {
+            _window = new SemaphoreSlim(allowed, allowed);
+        }
+        Log.PublisherConnected(logger, _o.ClientId + "-alerts");
     }
 
     public void Dispose()

@@ -1,0 +1,66 @@
+using Telemetry.Testing;
+
+namespace Telemetry.Ingestion.Tests;
+
+/// <summary>
+/// SPEC §7.4: "The current state of an active alert is retained there, so a safety officer's app that connects later
+/// sees every active alert at once." An alert raised while the broker was briefly away must still be retained once the
+/// broker is back; a publish that failed once must not hide an active alert for good.
+/// </summary>
+[Collection("faults")]
+public sealed class RetainedAlertStateTests : IAsyncLifetime
+{
+    private MosquittoServer _broker = null!;
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    public async Task InitializeAsync()
+    {
+        _broker = await MosquittoServer.StartAsync(persistence: true);
+        _owned.Add(_broker);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var d in Enumerable.Reverse(_owned))
+        {
+            await d.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AlertRaisedWhileTheBrokerWasDown_IsRetainedOnceTheBrokerIsBack()
+    {
+        var service = new IngestionService(_broker.Host, _broker.Port, null, "unused", new Dictionary<string, string?>
+        {
+            ["Telemetry__Alerts__Rules__sensor-stale__After"] = "00:00:03",
+        });
+        _owned.Add(service);
+        await service.StartAndWaitReadyAsync();
+        await using (var sensor = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port))
+        {
+            await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/gas-0007", $$$"""{"ts":{{{Feed.BaseMs()}}},"values":{"o2_pct":20.9}}""");
+        }
+        await Poll.UntilAsync(async () => await service.MetricAsync("telemetry_readings_accepted_total") == 1, "the reading accepted");
+
+        // The broker goes away for a moment; meanwhile the silent sensor goes stale (clock-driven, SPEC §7.5).
+        await _broker.StopAsync();
+        await Poll.UntilAsync(async () => (await service.GetAsync("/api/alerts")).Contains("gas-0007/sensor-stale", StringComparison.Ordinal),
+            "the stale alert to be active");
+        await _broker.StartAgainAsync();
+        await Poll.UntilAsync(() => service.Output.Split("Connected to MQTT broker").Length > 2, "the service to reconnect");
+        await service.WaitReadyAsync();
+
+        // A safety officer's app connects now: it must see the active alert.
+        await using var officer = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port);
+        await officer.SubscribeAsync(service.AlertsRoot + "/#");
+        try
+        {
+            await Poll.UntilAsync(() => officer.Received.Any(m => m.Retain && m.Topic.EndsWith("/gas-0007/sensor-stale", StringComparison.Ordinal)),
+                "the active stale alert retained on MQTT", TimeSpan.FromSeconds(20));
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}; active: {await service.GetAsync("/api/alerts")}\n{service.Process.Tail(20)}", ex);
+        }
+    }
+}
