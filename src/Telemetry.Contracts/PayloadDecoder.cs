@@ -67,11 +67,13 @@ public sealed class PayloadDecoder(DecodeLimits limits)
         }
         if (reader.TokenType == JsonTokenType.StartObject)
         {
-            DecodeReading(ref reader, kind, window, -1, readings, rejections);
+            var receiptTaken = -1;
+            DecodeReading(ref reader, kind, window, -1, readings, rejections, ref receiptTaken);
         }
         else if (reader.TokenType == JsonTokenType.StartArray)
         {
             var index = 0;
+            var receiptTaken = -1;
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
                 if (reader.TokenType != JsonTokenType.StartObject)
@@ -83,7 +85,7 @@ public sealed class PayloadDecoder(DecodeLimits limits)
                     tooLarge = true;
                     return $"more than {Limits.MaxReadings} readings in one array";
                 }
-                DecodeReading(ref reader, kind, window, index, readings, rejections);
+                DecodeReading(ref reader, kind, window, index, readings, rejections, ref receiptTaken);
                 index++;
             }
             if (index == 0)
@@ -99,7 +101,9 @@ public sealed class PayloadDecoder(DecodeLimits limits)
         return reader.Read() ? "unexpected content after the payload" : null;
     }
 
-    private static void DecodeReading(ref Utf8JsonReader reader, SensorKind kind, in Window window, int index, List<Reading> readings, List<Rejection> rejections)
+    // receiptTaken: the index of the reading of this message already stored at its receive time (no ts), or -1. A second
+    // one would be the same point (SPEC §6: measurement, tags and time) and overwrite it in InfluxDB, a silent loss.
+    private static void DecodeReading(ref Utf8JsonReader reader, SensorKind kind, in Window window, int index, List<Reading> readings, List<Rejection> rejections, ref int receiptTaken)
     {
         var reading = new Reading();
         var firstRejection = rejections.Count;
@@ -163,6 +167,9 @@ public sealed class PayloadDecoder(DecodeLimits limits)
         {
             switch (tsState)
             {
+                case TimestampState.Absent when receiptTaken >= 0:
+                    failure = new(RejectionReason.InvalidTimestamp, "ts", $"no ts, and the message's receive time is reading {receiptTaken}'s already: readings of one array need a ts each", index);
+                    break;
                 case TimestampState.Absent:
                     reading.TimestampMs = window.NowMs;
                     reading.TimestampFromReceipt = true;
@@ -208,6 +215,10 @@ public sealed class PayloadDecoder(DecodeLimits limits)
         if (reading.HasAnyField)
         {
             readings.Add(reading);
+            if (reading.TimestampFromReceipt)
+            {
+                receiptTaken = index;
+            }
         }
     }
 

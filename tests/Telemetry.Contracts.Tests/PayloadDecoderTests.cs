@@ -89,6 +89,19 @@ public sealed class PayloadDecoderTests
         Assert.True(r.TimestampFromReceipt);
     }
 
+    // The receive time is one millisecond: two readings at it are one point in InfluxDB (SPEC §6), the second
+    // overwriting the first while both were counted stored. The second is quarantined instead, with its payload.
+    [Fact]
+    public void Decode_ArrayWithTwoReadingsWithoutTimestamp_QuarantinesTheSecond()
+    {
+        var (readings, rejections, ok) = Decode("""[{"values": {"co_ppm": 1}}, {"ts": 1795859990000, "values": {"co_ppm": 2}}, {"values": {"co_ppm": 3}}]""");
+        Assert.True(ok);
+        Assert.Equal([1.0, 2.0], readings.Select(r => r.TryGet(Field.CoPpm, out var v) ? v : double.NaN));
+        var rejection = Assert.Single(rejections);
+        Assert.Equal((RejectionReason.InvalidTimestamp, "ts", 2), (rejection.Reason, rejection.Field, rejection.ReadingIndex));
+        Assert.Contains("reading 0", rejection.Detail, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("\"2026-11-28T09:59:59\"")]          // no offset: ambiguous local time
     [InlineData("\"2026-11-28 09:59:59Z\"")]
@@ -296,7 +309,7 @@ public sealed class PayloadDecoderTests
     public void Decode_ArrayOfExactlyTheLimit_IsAcceptedAndOneMoreRejectsTheWholeMessage()
     {
         var decoder = new PayloadDecoder(DecodeLimits.Default with { MaxPayloadBytes = 10 * 1024 * 1024 });
-        string Array(int n) => "[" + string.Join(',', Enumerable.Repeat("""{"values":{"co_ppm":1}}""", n)) + "]";
+        string Array(int n) => "[" + string.Join(',', Enumerable.Range(0, n).Select(i => $$$"""{"ts":{{{Now - i}}},"values":{"co_ppm":1}}""")) + "]";
 
         var readings = new List<Reading>();
         var rejections = new List<Rejection>();
