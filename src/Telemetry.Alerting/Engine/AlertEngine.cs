@@ -82,7 +82,10 @@ public sealed class AlertEngine : IAlertEngine
         long? previous = null;
         foreach (var r in ordered)
         {
-            if (r.TimestampMs >= s.NewestMs)
+            // A reading stamped ahead of the service clock (validation allows 5 minutes) counts at the clock's time: had
+            // it moved the sensor's newest time ahead, every real-time reading after it would be older, so a backlog
+            // (not active, not retained) until the real time caught up with the glitch.
+            if (Math.Min(r.TimestampMs, now) >= s.NewestMs)
             {
                 // Equal times are told apart per rule (below): a second message with the same time may carry other fields.
                 live.Add(r);
@@ -97,7 +100,7 @@ public sealed class AlertEngine : IAlertEngine
         }
         if (ordered.Count > 0)
         {
-            ClearStale(s, profile, Math.Max(ordered[^1].TimestampMs, s.NewestMs), now, events);
+            ClearStale(s, profile, Math.Max(Math.Min(ordered[^1].TimestampMs, now), s.NewestMs), now, events);
             s.LastSeenMs = Math.Max(s.LastSeenMs, now);
         }
         if (backlog.Count > 0)
@@ -106,7 +109,7 @@ public sealed class AlertEngine : IAlertEngine
         }
         foreach (var r in live)
         {
-            var t = r.TimestampMs;
+            var t = Math.Min(r.TimestampMs, now);
             s.NewestMs = t;
             for (var ri = 0; ri < profile.Rules.Count; ri++)
             {
@@ -116,7 +119,7 @@ public sealed class AlertEngine : IAlertEngine
                     continue;
                 }
                 var st = StateFor(s, rule);
-                if (st.LastInputMs is { } seen && t <= seen)
+                if (st.LastInputMs is { } seen && r.TimestampMs <= seen)
                 {
                     continue; // this rule has judged a reading of this time already: a duplicate
                 }

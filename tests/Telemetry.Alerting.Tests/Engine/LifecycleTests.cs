@@ -57,6 +57,24 @@ public sealed class LifecycleTests
         Assert.Equal(["o2-low:raised:red"], h.Of("o2-low"));
     }
 
+    // Validation accepts a ts up to 5 minutes ahead of the service clock (SPEC §4). One reading from a sensor whose clock
+    // jumped ahead must not turn the real-time readings after it into a backlog (reported, but not active, retained or
+    // repeated) until real time catches up with the glitch: the gas that follows is a live alert, raised once.
+    [Fact]
+    public void Evaluate_AfterOneReadingAheadOfTheClock_LaterReadingsAreStillLive()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(0 * M, Field.CoPpm, 5);
+        h.Time.SetUtcNow(Start + M);
+        h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 5)); // stamped 4 minutes ahead
+        for (var m = 2; m <= 6; m++)
+        {
+            h.At(m * M, Field.CoPpm, 150);
+        }
+        Assert.Equal(["co-instant:raised:red"], h.Of("co-instant"));
+        Assert.Single(h.Engine.ActiveAlerts());
+    }
+
     [Fact]
     public void Evaluate_ReplayOfAFeedAlreadySeen_RepeatsNothing()
     {
@@ -110,6 +128,7 @@ public sealed class LifecycleTests
     public void Evaluate_OutOfOrderInsideOneArray_IsEvaluatedInTimeOrder()
     {
         var h = new EngineHarness([Rule("co-instant")]);
+        h.Time.SetUtcNow(Start + 3 * M);
         h.Evaluate(Gas, Reading(3 * M, Field.CoPpm, 5), Reading(1 * M, Field.CoPpm, 150), Reading(2 * M, Field.CoPpm, 150));
         Assert.Equal(["co-instant:raised:red", "co-instant:cleared:normal"], h.Of("co-instant"));
         Assert.Equal([Start + M, Start + 3 * M], h.Events.Select(e => e.Ts));
