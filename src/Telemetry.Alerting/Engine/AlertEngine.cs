@@ -426,11 +426,14 @@ public sealed class AlertEngine : IAlertEngine
         {
             return up;
         }
-        if (LevelValue(rule, st.Level) is { } current && StillIn(rule, m, current))
+        // Red's band reaches down to the amber level at most: with O2's close levels (red 19.0, amber 19.5) 5 % of red is
+        // 0.95, and 19.9 % would still read red although it is not even amber.
+        var cap = st.Level == AlertLevel.Red && rule.Amber is { } a && rule.Red is { } r ? Math.Abs(r - a) : double.PositiveInfinity;
+        if (LevelValue(rule, st.Level) is { } current && StillIn(rule, m, current, cap))
         {
             return st.Level;
         }
-        return st.Level == AlertLevel.Red && rule.Amber is { } amber && StillIn(rule, m, amber) ? AlertLevel.Amber : up;
+        return st.Level == AlertLevel.Red && rule.Amber is { } amber && StillIn(rule, m, amber, double.PositiveInfinity) ? AlertLevel.Amber : up;
     }
 
     // "At the level" counts as reaching it: a detector alarms at its set point.
@@ -441,9 +444,9 @@ public sealed class AlertEngine : IAlertEngine
         _ => m >= level,
     };
 
-    private static bool StillIn(RuleDefinition rule, double m, double level)
+    private static bool StillIn(RuleDefinition rule, double m, double level, double maxBand)
     {
-        var h = rule.HysteresisFor(level);
+        var h = Math.Min(rule.HysteresisFor(level), maxBand);
         return rule.Direction switch
         {
             RuleDirection.Below => m <= level + h,

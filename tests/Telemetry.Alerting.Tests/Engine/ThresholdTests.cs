@@ -22,17 +22,28 @@ public sealed class ThresholdTests
     public void Evaluate_CoInstant_GivesTransitionsExactlyOnce(string values, string expected) =>
         Assert.Equal(expected, OneReadingAMinute("co-instant", Field.CoPpm, values));
 
-    // o2-low: below; amber 19.5 (hysteresis 0.975), red 19.0 (0.95).
+    // o2-low: below; amber 19.5 (hysteresis 0.975), red 19.0 (0.95, but red's band reaches the amber level at most: 0.5).
     [Theory]
     [InlineData("20.9 19.6", "")]
     [InlineData("20.9 19.5", "raised:amber")]
     [InlineData("19.4 20.4", "raised:amber")]
     [InlineData("19.4 20.5", "raised:amber cleared:normal")]
     [InlineData("19.0", "raised:red")]
-    [InlineData("18.5 19.9", "raised:red")]
-    [InlineData("18.5 20.0", "raised:red deescalated:amber")]
+    [InlineData("18.5 19.5", "raised:red")]
+    [InlineData("18.5 19.6", "raised:red deescalated:amber")]
+    [InlineData("18.5 19.9", "raised:red deescalated:amber")]
+    [InlineData("18.5 20.5", "raised:red cleared:normal")]
     public void Evaluate_OxygenBelow_UsesHysteresisAboveTheLevel(string values, string expected) =>
         Assert.Equal(expected, OneReadingAMinute("o2-low", Field.O2Pct, values));
+
+    // o2-high: above; amber 23.0 (hysteresis 1.15), red 23.5 (1.175, capped at the gap to amber: 0.5). 22.6 % is below
+    // the amber level: amber at most, not red.
+    [Theory]
+    [InlineData("23.6 23.0", "raised:red")]
+    [InlineData("23.6 22.6", "raised:red deescalated:amber")]
+    [InlineData("23.6 21.8", "raised:red cleared:normal")]
+    public void Evaluate_OxygenAbove_RedBandEndsAtTheAmberLevel(string values, string expected) =>
+        Assert.Equal(expected, OneReadingAMinute("o2-high", Field.O2Pct, values));
 
     /// <summary>Feeds space-separated values a minute apart; returns the events as "state:level …".</summary>
     private static string OneReadingAMinute(string rule, Field field, string values)
