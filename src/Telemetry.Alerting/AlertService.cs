@@ -68,6 +68,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private Task _background = Task.CompletedTask;
     private readonly SilenceStore _silences = new();
     private readonly List<ChannelWorker> _workers = [];
+    private readonly bool _restateRetained;
     private readonly CancellationTokenSource _channelsStop = new();
     private readonly StateJournal _journal;
     private long _journalSeq;
@@ -104,6 +105,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         if (services.GetService<IMqttPublisher>() is { } publisher)
         {
             channels.Add(new MqttAlertChannel(publisher, _options.TopicRoot));
+            _restateRetained = !publisher.RetainedOutlivesService;
         }
         if (services.GetService<IAlertPointWriter>() is { } writer)
         {
@@ -239,6 +241,23 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         {
             // Channels get their own token: on shutdown they may still deliver the last events (bounded below).
             w.Start(_channelsStop.Token);
+        }
+        if (_restateRetained)
+        {
+            // A broker whose retained messages ended with us (the embedded one) knows none of the alerts we restored:
+            // state each again, on MQTT only, so an app connecting now sees every active alert (SPEC §7.4).
+            var states = new List<AlertEvent>();
+            lock (_engineLock)
+            {
+                _engine.CurrentStates(states);
+            }
+            foreach (var w in _workers.Where(w => w.Channel is MqttAlertChannel))
+            {
+                foreach (var e in states)
+                {
+                    await w.EnqueueAsync(e);
+                }
+            }
         }
         Task<bool>? read = null;
         var tick = Task.Delay(_options.TickInterval, _time, stoppingToken);

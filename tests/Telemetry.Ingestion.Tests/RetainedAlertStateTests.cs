@@ -50,17 +50,52 @@ public sealed class RetainedAlertStateTests : IAsyncLifetime
         await Poll.UntilAsync(() => service.Output.Split("Connected to MQTT broker").Length > 2, "the service to reconnect");
         await service.WaitReadyAsync();
 
-        // A safety officer's app connects now: it must see the active alert.
-        await using var officer = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port);
-        await officer.SubscribeAsync(service.AlertsRoot + "/#");
+        // The event reaches a subscriber (live, or retained if it was published before it subscribed); once it has,
+        // an app that connects later must get it retained.
+        await using var watcher = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port);
+        await watcher.SubscribeAsync(service.AlertsRoot + "/#");
         try
         {
+            await Poll.UntilAsync(() => watcher.Received.Any(m => m.Topic.EndsWith("/gas-0007/sensor-stale", StringComparison.Ordinal)),
+                "the stale alert's event on MQTT", TimeSpan.FromSeconds(20));
+            await using var officer = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port);
+            await officer.SubscribeAsync(service.AlertsRoot + "/#");
             await Poll.UntilAsync(() => officer.Received.Any(m => m.Retain && m.Topic.EndsWith("/gas-0007/sensor-stale", StringComparison.Ordinal)),
-                "the active stale alert retained on MQTT", TimeSpan.FromSeconds(20));
+                "the active stale alert retained on MQTT");
         }
         catch (TimeoutException ex)
         {
             throw new TimeoutException($"{ex.Message}; active: {await service.GetAsync("/api/alerts")}\n{service.Process.Tail(20)}", ex);
         }
+    }
+
+    // Zero-setup mode: the embedded broker keeps retained messages in memory, so after a restart the service itself must
+    // state its restored active alerts again, or a safety officer's app connecting then sees none of them.
+    [Fact]
+    public async Task EmbeddedBroker_ActiveAlertsRestoredAtRestart_AreRetainedAgain()
+    {
+        var port = FreePort.Next();
+        var service = new IngestionService(null, port, null, "unused");
+        _owned.Add(service);
+        await service.StartAndWaitReadyAsync();
+        await using (var sensor = await MqttTestClient.ConnectAsync("127.0.0.1", port))
+        {
+            await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/gas-0007", $$$"""{"ts":{{{Feed.BaseMs()}}},"values":{"ch4_lel_pct":25}}""");
+        }
+        await Poll.UntilAsync(async () => (await service.GetAsync("/api/alerts")).Contains("gas-0007/ch4-lel", StringComparison.Ordinal), "the red methane alert");
+
+        await service.RestartAsync();
+        // Stated again (seen live, or retained if before this subscription); then an app connecting later gets it retained.
+        await using var watcher = await MqttTestClient.ConnectAsync("127.0.0.1", port);
+        await watcher.SubscribeAsync(service.AlertsRoot + "/#");
+        await Poll.UntilAsync(() => watcher.Received.Any(m => m.Topic.EndsWith("/gas-0007/ch4-lel", StringComparison.Ordinal)),
+            "the restored active alert on MQTT", TimeSpan.FromSeconds(15));
+        await using var officer = await MqttTestClient.ConnectAsync("127.0.0.1", port);
+        await officer.SubscribeAsync(service.AlertsRoot + "/#");
+        await Poll.UntilAsync(() => officer.Received.Any(m => m.Retain && m.Topic.EndsWith("/gas-0007/ch4-lel", StringComparison.Ordinal)),
+            "the restored active alert retained on MQTT");
+        var state = officer.Received.Last(m => m.Topic.EndsWith("/gas-0007/ch4-lel", StringComparison.Ordinal));
+        Assert.Contains("\"state\":\"raised\"", state.Text, StringComparison.Ordinal);
+        Assert.Contains("\"level\":\"red\"", state.Text, StringComparison.Ordinal);
     }
 }

@@ -241,6 +241,27 @@ public sealed class AlertEngine : IAlertEngine
         return list.OrderBy(a => a.AlertId, StringComparer.Ordinal).ToList();
     }
 
+    public void CurrentStates(ICollection<AlertEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        foreach (var s in _sensors.Values)
+        {
+            foreach (var (id, st) in s.Rules)
+            {
+                if (st.Level == AlertLevel.Normal)
+                {
+                    continue;
+                }
+                var field = s.Profile?.Rules.FirstOrDefault(r => r.Id == id)?.Field ?? "";
+                var previous = st.LastState == AlertState.Raised ? AlertLevel.Normal : st.Level == AlertLevel.Red ? AlertLevel.Amber : AlertLevel.Red;
+                events.Add(st.AckBy is { } by
+                    ? Event(s, id, field, AlertState.Acknowledged, st.Level, st.Level, st.Value, st.Threshold, st.AckMs ?? st.SinceMs,
+                        Messages.Acknowledged(by, st.AckNote), backlog: false) with { AcknowledgedBy = by, Note = st.AckNote }
+                    : Event(s, id, field, st.LastState, st.Level, previous, st.Value, st.Threshold, st.SinceMs, st.Message ?? "", backlog: false));
+            }
+        }
+    }
+
     public AlertEngineState Snapshot() =>
         JsonSerializer.Deserialize<AlertEngineState>(JsonSerializer.SerializeToUtf8Bytes(_state, StateJson.Options), StateJson.Options)!;
 

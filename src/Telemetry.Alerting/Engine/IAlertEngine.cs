@@ -21,6 +21,12 @@ public interface IAlertEngine
 
     IReadOnlyList<ActiveAlert> ActiveAlerts();
 
+    /// <summary>
+    /// For every active alert, the event that states it now: its last transition, or its acknowledgement (what the
+    /// MQTT channel keeps retained). Appended to <paramref name="events"/>; changes nothing.
+    /// </summary>
+    void CurrentStates(ICollection<AlertEvent> events);
+
     /// <summary>A deep copy of the engine's memory; a new engine given it continues exactly where this one is.</summary>
     AlertEngineState Snapshot();
 }

@@ -79,6 +79,12 @@ public interface IAlertChannel
 /// <summary>Publishes on the service's MQTT connection (implemented by the ingestion service). QoS 1.</summary>
 public interface IMqttPublisher
 {
+    /// <summary>
+    /// False when the broker's retained messages end with the service (the embedded broker keeps them in memory): the
+    /// service then publishes the state of every active alert it restored again at start.
+    /// </summary>
+    bool RetainedOutlivesService => true;
+
     /// <summary>Publishes at QoS 1; an empty <paramref name="payload"/> with <paramref name="retain"/> removes the retained message.</summary>
     Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct);
 

@@ -33,6 +33,9 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
     public async Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct) =>
         await await StartPublishAsync(topic, payload, retain, ct);
 
+    /// <summary>The embedded broker keeps retained messages in memory: they end with the service.</summary>
+    public bool RetainedOutlivesService => !_o.UseEmbeddedBroker;
+
     /// <summary>
     /// Waits for the connection and a slot in the window, then hands the message to MQTTnet, which queues it for the
     /// socket before it returns (its send lock is first come, first served): so publishes started one after another

@@ -240,6 +240,27 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public void CurrentStates_StatesEachActiveAlertAsItsRetainedMessageWould()
+    {
+        var h = new EngineHarness([Rule("co-instant"), Rule("ch4-lel")]);
+        h.At(M, Field.CoPpm, 150);
+        h.At(2 * M, Field.Ch4LelPct, 12);
+        h.At(3 * M, Field.Ch4LelPct, 0); // cleared: no state
+        h.At(4 * M, Field.Ch4LelPct, 25);
+        Assert.Equal(AckResult.Acknowledged, h.Engine.Acknowledge("kukes/t03/gas-0007/co-instant", "ana", "on it", h.Events));
+
+        var states = new List<AlertEvent>();
+        h.Engine.CurrentStates(states);
+
+        Assert.Equal(
+            ["ch4-lel:raised:red:ch4_lel_pct", "co-instant:acknowledged:red:co_ppm"],
+            states.Select(e => $"{e.Rule}:{e.State.ToString().ToLowerInvariant()}:{e.Level}:{e.Field}").Order());
+        var ch4 = states.Single(e => e.Rule == "ch4-lel");
+        Assert.Equal((Start + 4 * M, 25.0, false), (ch4.Ts, ch4.Value!.Value, ch4.Repeat));
+        Assert.Equal("ana", states.Single(e => e.Rule == "co-instant").AcknowledgedBy);
+    }
+
+    [Fact]
     public void Restart_KeepsAcknowledgement()
     {
         var h = new EngineHarness([Rule("co-instant")]);
