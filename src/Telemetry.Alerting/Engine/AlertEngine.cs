@@ -341,11 +341,18 @@ public sealed class AlertEngine : IAlertEngine
             var scratch = new RuleState();
             var found = new List<AlertEvent>();
             var field = FieldOf(rule, s);
+            long? firstMs = null;
+            var firstInAlarm = false;
             foreach (var r in backlog)
             {
                 if (TryInput(rule, s, r, profile.Baseline, out _, out var v) && Feed(rule, scratch, r.TimestampMs, v) is { } m)
                 {
                     Step(s, rule, field, profile.Baseline, scratch, m, r.TimestampMs, r.TimestampMs, now, backlog: true, found);
+                    if (firstMs is null)
+                    {
+                        firstMs = r.TimestampMs;
+                        firstInAlarm = scratch.Level != AlertLevel.Normal || scratch.AmberPendingMs is not null || scratch.RedPendingMs is not null;
+                    }
                 }
             }
             if (found.Count == 0)
@@ -354,6 +361,11 @@ public sealed class AlertEngine : IAlertEngine
             }
             var live = StateFor(s, rule);
             var end = backlog[^1].TimestampMs;
+            // A logger's backlog in several arrays (SPEC §4 caps one): an episode still in alarm at the end of the last
+            // one, and this one in alarm from its first reading within MaxHold of that end, is the same episode carried on.
+            var carried = firstInAlarm && found[0].State == AlertState.Raised
+                ? live.Episodes.LastOrDefault(x => x.OpenEnded && x.ToMs is { } to && to < firstMs && firstMs - to <= _maxHoldMs)
+                : null;
             // Group into episodes (raised … cleared) and report each one no earlier report overlaps: a replayed backlog,
             // or a stretch the live state already judged, stays quiet.
             var group = new List<AlertEvent>();
@@ -378,14 +390,26 @@ public sealed class AlertEngine : IAlertEngine
                     return;
                 }
                 var from = g[0].Ts.ToUnixTimeMilliseconds();
-                var to = g[^1].State == AlertState.Cleared ? g[^1].Ts.ToUnixTimeMilliseconds() : backlogEnd;
-                if (!live.Episodes.Any(x => x.FromMs <= to && from <= (x.ToMs ?? long.MaxValue)))
+                var open = g[^1].State != AlertState.Cleared;
+                var to = open ? backlogEnd : g[^1].Ts.ToUnixTimeMilliseconds();
+                if (carried is { } c)
+                {
+                    // Its raise was reported with the earlier array: the rest of its events are news, and it now ends here.
+                    carried = null;
+                    for (var i = 1; i < g.Count; i++)
+                    {
+                        events.Add(g[i]);
+                    }
+                    live.Episodes.Remove(c);
+                    live.AddEpisode(new Episode { FromMs = c.FromMs, ToMs = to, OpenEnded = open });
+                }
+                else if (!live.Episodes.Any(x => x.FromMs <= to && from <= (x.ToMs ?? long.MaxValue)))
                 {
                     foreach (var e in g)
                     {
                         events.Add(e);
                     }
-                    live.AddEpisode(new Episode { FromMs = from, ToMs = to });
+                    live.AddEpisode(new Episode { FromMs = from, ToMs = to, OpenEnded = open });
                 }
                 g.Clear();
             }

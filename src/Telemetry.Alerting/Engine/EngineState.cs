@@ -109,4 +109,12 @@ public sealed class Episode
 
     /// <summary>Null while the episode is still active.</summary>
     [JsonPropertyName("t")] public long? ToMs { get; set; }
+
+    /// <summary>
+    /// A backlog episode still in alarm at the backlog's last reading (<see cref="ToMs"/>): the next backlog array may
+    /// carry on with it, which continues this episode rather than raising it again.
+    /// </summary>
+    [JsonPropertyName("o")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool OpenEnded { get; set; }
 }

@@ -124,6 +124,30 @@ public sealed class LifecycleTests
         Assert.Empty(h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 150), Reading(6 * M, Field.CoPpm, 150), Reading(7 * M, Field.CoPpm, 5)));
     }
 
+    // A logger's backlog in two arrays (SPEC §4 caps one at 10,000 readings), with an episode across the cut: one
+    // episode, raised once and cleared once, not raised again by the second array.
+    [Fact]
+    public void Evaluate_BacklogEpisodeAcrossTwoArrays_IsRaisedOnce()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(10 * M, Field.CoPpm, 5);
+        h.Evaluate(Gas, Reading(3 * M, Field.CoPpm, 5), Reading(4 * M, Field.CoPpm, 150));
+        h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 150), Reading(6 * M, Field.CoPpm, 4));
+        Assert.Equal(["co-instant:raised:red:backlog", "co-instant:cleared:normal:backlog"], h.Of("co-instant"));
+        Assert.Empty(h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 150), Reading(6 * M, Field.CoPpm, 4)));
+    }
+
+    // The second array starts in clean air: what it raises later is a new episode, reported with its own raise.
+    [Fact]
+    public void Evaluate_BacklogSecondArrayStartingClean_RaisesItsOwnEpisode()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(10 * M, Field.CoPpm, 5);
+        h.Evaluate(Gas, Reading(3 * M, Field.CoPpm, 5), Reading(4 * M, Field.CoPpm, 150));
+        var second = h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 4), Reading(6 * M, Field.CoPpm, 150), Reading(7 * M, Field.CoPpm, 4));
+        Assert.Equal([(AlertState.Raised, Start + 6 * M), (AlertState.Cleared, Start + 7 * M)], second.Select(e => (e.State, e.Ts)));
+    }
+
     [Fact]
     public void Evaluate_OutOfOrderInsideOneArray_IsEvaluatedInTimeOrder()
     {
