@@ -40,6 +40,43 @@ public sealed class DurableSpoolTests : IDisposable
         return lines;
     }
 
+    /// <summary>A segment file on a disk that fills up: with <see cref="Full"/> set, a write gets half way, then fails.</summary>
+    private sealed class DiskThatFills(string path) : FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, bufferSize: 0)
+    {
+        public bool Full { get; set; }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (Full)
+            {
+                base.Write(buffer[..(buffer.Length / 2)]);
+                throw new IOException("No space left on device");
+            }
+            base.Write(buffer);
+        }
+    }
+
+    // An append that fails half way (a full disk) must leave nothing of itself behind: the readings appended once space
+    // is back (acknowledged to the broker) would otherwise sit behind an unreadable record, where reading and the
+    // next start's recovery stop.
+    [Fact]
+    public async Task Append_FailingHalfWay_LeavesNothingBehind_AndLaterAppendsSurviveARestart()
+    {
+        DiskThatFills? disk = null;
+        var options = Options.Create(new SpoolOptions { Directory = _dir.Path, MaxBytes = 64 * 1024 * 1024, SegmentBytes = 1024 * 1024 });
+        using (var spool = new DurableSpool(options, new IngestMetrics(), NullLogger<DurableSpool>.Instance, path => disk = new DiskThatFills(path)))
+        {
+            await spool.AppendAsync(Batch(0, 10), CancellationToken.None);
+            disk!.Full = true;
+            await Assert.ThrowsAsync<IOException>(async () => await spool.AppendAsync(Batch(10, 10), CancellationToken.None));
+            disk.Full = false;
+            await spool.AppendAsync(Batch(20, 10), CancellationToken.None);
+        }
+        using var again = Open();
+        Assert.Equal(20, again.PendingReadings);
+        Assert.Equal(Enumerable.Range(0, 10).Concat(Enumerable.Range(20, 10)).Select(i => $"gas,sensor=s{i} co_ppm={i} {i}"), await DrainAsync(again));
+    }
+
     [Fact]
     public async Task AppendedBatches_AreReadBackInOrder_AcrossSegments()
     {

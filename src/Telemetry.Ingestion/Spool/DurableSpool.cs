@@ -37,10 +37,18 @@ internal sealed partial class DurableSpool : IDisposable
     private TaskCompletionSource _dataAvailable = NewSignal();
     private TaskCompletionSource _spaceAvailable = NewSignal();
     private FileStream? _reader;
+    private readonly Func<string, FileStream> _openSegment;
     private long _readerIndex = -1;
 
     public DurableSpool(IOptions<SpoolOptions> options, IngestMetrics metrics, ILogger<DurableSpool> logger)
+        : this(options, metrics, logger, openSegment: null)
     {
+    }
+
+    // openSegment opens a segment file for appending (tests: a disk that fails); null: the real one.
+    internal DurableSpool(IOptions<SpoolOptions> options, IngestMetrics metrics, ILogger<DurableSpool> logger, Func<string, FileStream>? openSegment)
+    {
+        _openSegment = openSegment ?? (path => new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, bufferSize: 0));
         _o = options.Value;
         _metrics = metrics;
         _logger = logger;
@@ -91,10 +99,34 @@ internal sealed partial class DurableSpool : IDisposable
                 tail = RollSegment();
             }
             SpoolRecord.WriteHeader(_header, batch.Payload, batch.Lines, batch.Readings, batch.CreatedMs);
-            tail.Write(_header);
-            tail.Write(batch.Payload);
-            // The group commit: one fsync for every message of the batch.
-            tail.Flush(flushToDisk: true);
+            long before;
+            lock (_gate)
+            {
+                before = _segments[_tailIndex];
+            }
+            if (tail.Length != before)
+            {
+                // An earlier append failed and could not be cut back then: try again, and append nothing behind it.
+                CutBack(tail, before);
+                if (tail.Length != before)
+                {
+                    throw new IOException($"spool segment {tail.Name} could not be cut back to its last durable record");
+                }
+            }
+            try
+            {
+                tail.Write(_header);
+                tail.Write(batch.Payload);
+                // The group commit: one fsync for every message of the batch.
+                tail.Flush(flushToDisk: true);
+            }
+            catch (IOException)
+            {
+                // A full or failing disk: cut off what part of the record got written, or the records appended after it
+                // (once space is back) would sit behind an unreadable one, which reading and recovery stop at.
+                CutBack(tail, before);
+                throw;
+            }
             lock (_gate)
             {
                 _segments[_tailIndex] = tail.Length;
@@ -348,11 +380,25 @@ internal sealed partial class DurableSpool : IDisposable
         return _tail;
     }
 
+    private static void CutBack(FileStream tail, long length)
+    {
+        try
+        {
+            tail.SetLength(length);
+            tail.Seek(length, SeekOrigin.Begin);
+        }
+        catch (IOException)
+        {
+            // Cannot even truncate: the next append tries again first and appends nothing behind it; a restart's
+            // recovery cuts the torn record off, as after a crash.
+        }
+    }
+
     private FileStream OpenTail(long index)
     {
         var path = SegmentPath(index);
         var existed = File.Exists(path);
-        var f = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, bufferSize: 0);
+        var f = _openSegment(path);
         f.Seek(0, SeekOrigin.End);
         if (!existed)
         {
