@@ -65,9 +65,11 @@ internal sealed class Forwarder(
             {
                 break;
             }
-            catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // Never lose the chunk: it was not committed, so the next round reads it again.
+                // Never lose the chunk: it was not committed, so the next round reads it again. Whatever the writer or
+                // its client library throws (InfluxDB.Client 5 once threw FormatException on a Retry-After date), one
+                // surprise must not stop the host, and with it ingestion and alerting, while readings wait here.
                 Log.ForwarderError(logger, ex);
                 try
                 {
