@@ -48,11 +48,29 @@ public sealed class AlertEngine : IAlertEngine
     {
         ArgumentNullException.ThrowIfNull(rules);
         ArgumentNullException.ThrowIfNull(registry);
-        return new AlertEngine(a =>
+        var engine = new AlertEngine(a =>
         {
             var baseline = registry.TryGet(a.Site, a.Tunnel, a.Sensor, out var e) ? e.Baseline : 0;
             return new SensorProfile(registry.RulesFor(a, rules.Rules), baseline);
         }, time, maxHold, state);
+        foreach (var e in registry.Sensors)
+        {
+            engine.Expect(new SensorAddress(e.Site, e.Tunnel, e.Kind, e.Sensor));
+        }
+        return engine;
+    }
+
+    /// <summary>
+    /// Watches a sensor that should report (a registered one) from now on, before its first reading: one that never
+    /// reports (dead at installation, wrong topic) is stale after its <c>After</c>, as one that stops reporting is.
+    /// </summary>
+    public void Expect(SensorAddress sensor)
+    {
+        ArgumentNullException.ThrowIfNull(sensor);
+        if (!_sensors.ContainsKey(sensor.Key))
+        {
+            SensorFor(sensor, new List<AlertEvent>());
+        }
     }
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -573,7 +591,9 @@ public sealed class AlertEngine : IAlertEngine
         st.SinceMs = now;
         st.Value = (now - s.LastSeenMs) / 1000.0;
         st.Threshold = after.TotalSeconds;
-        st.Message = Messages.Stale(s.Sensor, after, s.LastSeenMs);
+        st.Message = s.NewestMs == long.MinValue
+            ? Messages.NeverSeen(s.Sensor, after)
+            : Messages.Stale(s.Sensor, after, s.LastSeenMs);
         st.LastNotifiedMs = now;
         events.Add(Event(s, rule.Id, "", AlertState.Raised, AlertLevel.Amber, AlertLevel.Normal, st.Value, st.Threshold, now, st.Message, backlog: false));
     }

@@ -60,6 +60,9 @@ internal static class Messages
     public static string Stale(string sensor, TimeSpan after, long lastMs) =>
         $"No reading from {sensor} for more than {Durations.Format(after)} (last at {Ts(lastMs)})";
 
+    public static string NeverSeen(string sensor, TimeSpan after) =>
+        $"No reading from {sensor} in the {Durations.Format(after)} since the service started: it is registered but has not reported";
+
     public static string Fresh(string sensor, long silentMs) =>
         $"{sensor} is reporting again after {Durations.Format(TimeSpan.FromSeconds(Math.Round(silentMs / 1000.0)))} of silence";
 

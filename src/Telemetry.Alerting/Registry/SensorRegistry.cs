@@ -50,6 +50,9 @@ public sealed class SensorRegistry
 
     public int Count => _sensors.Count;
 
+    /// <summary>Every registered sensor.</summary>
+    public IEnumerable<SensorEntry> Sensors => _sensors.Values;
+
     public IReadOnlyList<string> Errors { get; private init; } = [];
 
     public static SensorRegistry Empty { get; } = new();

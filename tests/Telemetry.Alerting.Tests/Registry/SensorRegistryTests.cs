@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Time.Testing;
+using Telemetry.Alerting.Engine;
 using Telemetry.Alerting.Registry;
 using Telemetry.Alerting.Rules;
 using Telemetry.Contracts;
+using Telemetry.Contracts.Alerts;
 using Telemetry.Testing;
 
 namespace Telemetry.Alerting.Tests.Registry;
@@ -51,6 +54,32 @@ public sealed class SensorRegistryTests
         var otherTunnel = registry.RulesFor(new SensorAddress("kukes", "t09", SensorKind.Gas, "gas-0100"), Defaults.Rules).Single(r => r.Id == "co-instant");
         Assert.Equal((30.0, 80.0), (otherTunnel.Amber, otherTunnel.Red));
         Assert.DoesNotContain(registry.RulesFor(new SensorAddress("kukes", "t03", SensorKind.Humidity, "h-1"), Defaults.Rules), r => r.Id == "rh-high");
+    }
+
+    // A registered gas sensor that never reports (dead at installation, publishing to the wrong topic) is as blind a
+    // spot as one that stops: it is stale after its After from the start, though it never sent a reading.
+    [Fact]
+    public void Engine_RegisteredSensorThatNeverReports_IsStaleAfterItsAfter()
+    {
+        using var dir = new TempDir("registry");
+        var registry = Load(dir, """
+            sensors:
+              - { site: kukes, tunnel: t03, kind: gas, sensor: gas-0007 }
+              - { site: kukes, tunnel: t03, kind: gas, sensor: gas-0008, rules: { sensor-stale: { After: 1h } } }
+            """);
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
+        var engine = AlertEngine.Create(Defaults, registry, time, TimeSpan.FromMinutes(15));
+        var events = new List<AlertEvent>();
+
+        time.Advance(TimeSpan.FromMinutes(15));
+        engine.Tick(events);
+        Assert.Empty(events);
+        time.Advance(TimeSpan.FromSeconds(1));
+        engine.Tick(events);
+
+        var e = Assert.Single(events);
+        Assert.Equal(("kukes/t03/gas-0007/sensor-stale", AlertState.Raised, "amber"), (e.AlertId, e.State, e.Level));
+        Assert.Contains("has not reported", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
