@@ -153,6 +153,12 @@ public static class RuleOverride
         {
             errors.Add($"{where}:Hysteresis: {Fmt(r.Hysteresis.Value)} cannot be negative");
         }
+        if (r.Type == RuleType.Average && r.Direction != RuleDirection.Above)
+        {
+            // SPEC §7.2: an exposure mean above a limit. The window counts unmeasured time as zero exposure, so "below"
+            // would fire on a sensor's first reading (a fresh O2 average is 0), and 'abs' has no exposure meaning.
+            errors.Add($"{where}:Direction: an average rule is 'above' only (an exposure limit)");
+        }
         if (r.Type is RuleType.Average or RuleType.Rate && (r.Window is not { } w || w <= TimeSpan.Zero))
         {
             errors.Add($"{where}:Window: an {r.Type.ToString().ToLowerInvariant()} rule needs a positive Window (e.g. 15m)");

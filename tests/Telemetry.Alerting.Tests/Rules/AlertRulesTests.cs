@@ -142,6 +142,19 @@ public sealed class AlertRulesTests
     }
 
     [Fact]
+    public void Load_AverageRuleBelow_IsAnError()
+    {
+        var rules = AlertRules.Load(Config(
+            ("Telemetry:Alerts:Rules:o2-twa:Type", "average"),
+            ("Telemetry:Alerts:Rules:o2-twa:Kind", "gas"),
+            ("Telemetry:Alerts:Rules:o2-twa:Field", "o2_pct"),
+            ("Telemetry:Alerts:Rules:o2-twa:Direction", "below"),
+            ("Telemetry:Alerts:Rules:o2-twa:Window", "15m"),
+            ("Telemetry:Alerts:Rules:o2-twa:Amber", "19.5")));
+        Assert.Contains("Telemetry:Alerts:Rules:o2-twa:Direction: an average rule is 'above' only (an exposure limit)", rules.Errors);
+    }
+
+    [Fact]
     public void Load_InvalidRules_ReportsEveryErrorNamingRuleAndField()
     {
         var rules = AlertRules.Load(Config(
