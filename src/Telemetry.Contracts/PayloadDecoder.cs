@@ -32,6 +32,11 @@ public sealed class PayloadDecoder(DecodeLimits limits)
             rejections.Add(new(RejectionReason.MalformedJson, "", "payload is not valid UTF-8"));
             return false;
         }
+        // A UTF-8 byte order mark (some Windows gateways write one): RFC 8259 §8.1 lets a parser ignore it.
+        if (payload.StartsWith("\uFEFF"u8))
+        {
+            payload = payload[3..];
+        }
 
         var firstReading = readings.Count;
         var firstRejection = rejections.Count;

@@ -81,6 +81,15 @@ public sealed class PayloadDecoderTests
     }
 
     [Fact]
+    public void Decode_PayloadWithAByteOrderMark_IsRead()
+    {
+        var (readings, rejections, ok) = Decode([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("""{"values": {"co_ppm": 1}}""")]);
+        Assert.True(ok);
+        Assert.Empty(rejections);
+        Assert.Single(readings);
+    }
+
+    [Fact]
     public void Decode_AbsentTimestamp_UsesReceiveTime()
     {
         var (readings, _, _) = Decode("""{"values": {"co_ppm": 1}}""");
