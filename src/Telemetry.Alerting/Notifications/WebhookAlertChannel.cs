@@ -73,7 +73,9 @@ internal sealed class WebhookAlertChannel(Func<HttpClient> client, WebhookOption
             {
                 throw new HttpRequestException($"webhook {Name} failed after {attempt} attempts: {failure}");
             }
-            var delay = retryAfter is { } ra && ra > TimeSpan.Zero ? ra : Backoff(attempt);
+            // Retry-After is honoured up to the backoff's cap: a receiver answering "Retry-After: 3600" must not hold
+            // this webhook's every later alert for an hour (events wait behind this one).
+            var delay = retryAfter is { } ra && ra > TimeSpan.Zero ? (ra < MaxDelay ? ra : MaxDelay) : Backoff(attempt);
             Log.WebhookRetry(logger, Name, alert.AlertId, attempt, failure, delay.TotalSeconds);
             await Task.Delay(delay, time, cancellationToken);
         }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Telemetry.Alerting.Notifications;
 using Telemetry.Contracts.Alerts;
 using Telemetry.Testing;
@@ -34,6 +35,33 @@ public sealed class ChannelTests
         Assert.Equal("escalated", json.RootElement.GetProperty("state").GetString());
         Assert.Equal("amber", json.RootElement.GetProperty("previous_level").GetString());
         Assert.Equal("2026-11-28T10:15:00.250Z", json.RootElement.GetProperty("ts").GetString());
+    }
+
+    // Events of a webhook wait behind the one being retried: a receiver asking for an hour must not hold every later
+    // alert that long. Retry-After is honoured up to the backoff's cap of 5 minutes.
+    [Fact]
+    public async Task Webhook_RetryAfterOfAnHour_WaitsFiveMinutesAtMost()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Script(429);
+        receiver.RetryAfter = "3600";
+        using var http = new HttpClient();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
+        var start = time.GetUtcNow();
+        var channel = new WebhookAlertChannel(() => http, new WebhookOptions { Url = receiver.Url }, time, NullLogger.Instance, 0);
+
+        var send = channel.SendAsync(Events.Make(AlertState.Raised, "red", "normal"), CancellationToken.None);
+        await Poll.UntilAsync(() =>
+        {
+            if (receiver.Deliveries.Count < 2)
+            {
+                time.Advance(TimeSpan.FromSeconds(30));
+            }
+            return receiver.Deliveries.Count == 2;
+        }, "the retry");
+        await send;
+
+        Assert.InRange(time.GetUtcNow() - start, TimeSpan.Zero, TimeSpan.FromMinutes(5.5));
     }
 
     [Fact]

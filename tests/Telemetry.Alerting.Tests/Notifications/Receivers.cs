@@ -31,6 +31,9 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     public string Url { get; private set; } = "";
 
+    /// <summary>A <c>Retry-After</c> sent with every scripted status.</summary>
+    public string? RetryAfter { get; set; }
+
     /// <summary>Statuses to answer with, in order; then 200.</summary>
     public void Script(params int[] statuses)
     {
@@ -54,7 +57,15 @@ internal sealed class WebhookReceiver : IAsyncDisposable
             await http.Request.Body.CopyToAsync(ms);
             receiver.Deliveries.Enqueue(new Delivery(ms.ToArray(), http.Request.Headers[WebhookAlertChannel.SignatureHeader],
                 http.Request.Headers[WebhookAlertChannel.TimestampHeader], http.Request.ContentType));
-            return Results.StatusCode(receiver._script.TryDequeue(out var status) ? status : 200);
+            if (!receiver._script.TryDequeue(out var status))
+            {
+                return Results.StatusCode(200);
+            }
+            if (receiver.RetryAfter is { } retryAfter)
+            {
+                http.Response.Headers.RetryAfter = retryAfter;
+            }
+            return Results.StatusCode(status);
         });
         await app.StartAsync();
         return receiver;
