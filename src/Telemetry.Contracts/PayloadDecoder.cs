@@ -106,6 +106,9 @@ public sealed class PayloadDecoder(DecodeLimits limits)
         return reader.Read() ? "unexpected content after the payload" : null;
     }
 
+    // Doubles hold every integer up to 2^53 exactly.
+    private const double MaxExactInteger = 9007199254740992;
+
     // receiptTaken: the index of the reading of this message already stored at its receive time (no ts), or -1. A second
     // one would be the same point (SPEC §6: measurement, tags and time) and overwrite it in InfluxDB, a silent loss.
     private static void DecodeReading(ref Utf8JsonReader reader, SensorKind kind, in Window window, int index, List<Reading> readings, List<Rejection> rejections, ref int receiptTaken)
@@ -143,6 +146,12 @@ public sealed class PayloadDecoder(DecodeLimits limits)
                 if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var seq) && seq >= 0)
                 {
                     reading.Seq = seq;
+                }
+                else if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var whole) && whole >= 0 && whole <= MaxExactInteger
+                    && Math.Floor(whole) == whole)
+                {
+                    // 5.0 or 1e3 is the integer a float-only encoder (JavaScript, some gateways) writes.
+                    reading.Seq = (long)whole;
                 }
                 else
                 {

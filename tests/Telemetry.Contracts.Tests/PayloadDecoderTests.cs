@@ -89,6 +89,17 @@ public sealed class PayloadDecoderTests
         Assert.Single(readings);
     }
 
+    [Theory]
+    [InlineData("5.0", 5)]
+    [InlineData("1e3", 1000)]
+    [InlineData("1842", 1842)]
+    public void Decode_SeqWrittenAsAWholeFloat_IsThatInteger(string seq, long expected)
+    {
+        var (readings, rejections, _) = Decode($$$"""{"seq": {{{seq}}}, "values": {"co_ppm": 1}}""");
+        Assert.Empty(rejections);
+        Assert.Equal(expected, Assert.Single(readings).Seq);
+    }
+
     [Fact]
     public void Decode_AbsentTimestamp_UsesReceiveTime()
     {
