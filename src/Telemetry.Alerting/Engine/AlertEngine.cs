@@ -137,11 +137,22 @@ public sealed class AlertEngine : IAlertEngine
                     continue;
                 }
                 var st = StateFor(s, rule);
-                if (st.LastInputMs is { } seen && r.TimestampMs <= seen)
+                if ((st.LastInputMs is { } seen && r.TimestampMs <= seen) || (st.AheadMs is { } ahead && ahead.Contains(r.TimestampMs)))
                 {
                     continue; // this rule has judged a reading of this time already: a duplicate
                 }
                 st.LastInputMs = t;
+                // A reading judged at the clock's time keeps its own time here until the clock passes it, so that a
+                // redelivery of it is still known as a duplicate (LastInputMs holds the clock's time, not its own).
+                st.AheadMs?.RemoveAll(x => x <= t);
+                if (r.TimestampMs > t)
+                {
+                    (st.AheadMs ??= []).Add(r.TimestampMs);
+                }
+                if (st.AheadMs is { Count: 0 })
+                {
+                    st.AheadMs = null;
+                }
                 if (Feed(rule, st, t, v) is { } m)
                 {
                     Step(s, rule, field, profile.Baseline, st, m, t, t, now, backlog: false, events);
@@ -270,7 +281,8 @@ public sealed class AlertEngine : IAlertEngine
                 {
                     continue;
                 }
-                var field = s.Profile?.Rules.FirstOrDefault(r => r.Id == id)?.Field ?? "";
+                // Restored sensors have no profile yet (it is loaded, and reconciled, at their first tick or reading).
+                var field = (s.Profile ?? _profiles(s.Address ?? Address(s))).Rules.FirstOrDefault(r => r.Id == id)?.Field ?? "";
                 var previous = st.LastState == AlertState.Raised ? AlertLevel.Normal : st.Level == AlertLevel.Red ? AlertLevel.Amber : AlertLevel.Red;
                 events.Add(st.AckBy is { } by
                     ? Event(s, id, field, AlertState.Acknowledged, st.Level, st.Level, st.Value, st.Threshold, st.AckMs ?? st.SinceMs,
@@ -301,6 +313,12 @@ public sealed class AlertEngine : IAlertEngine
             s = new SensorState { Site = a.Site, Tunnel = a.Tunnel, Kind = a.Kind.Name(), Sensor = a.Sensor, LastSeenMs = NowMs };
             _sensors[key] = s;
             _state.Sensors.Add(s);
+        }
+        else if (s.NewestMs == long.MinValue && s.Kind != a.Kind.Name())
+        {
+            // Watched from the registry (Expect) under another kind than the one it reports on: its readings decide.
+            s.Kind = a.Kind.Name();
+            s.Profile = null;
         }
         EnsureProfile(s, a, events);
         return s;
@@ -360,6 +378,7 @@ public sealed class AlertEngine : IAlertEngine
             var found = new List<AlertEvent>();
             var field = FieldOf(rule, s);
             long? firstMs = null;
+            long? firstBreakMs = null;
             var firstInAlarm = false;
             foreach (var r in backlog)
             {
@@ -371,6 +390,10 @@ public sealed class AlertEngine : IAlertEngine
                         firstMs = r.TimestampMs;
                         firstInAlarm = scratch.Level != AlertLevel.Normal || scratch.AmberPendingMs is not null || scratch.RedPendingMs is not null;
                     }
+                    if (firstBreakMs is null && scratch.Level == AlertLevel.Normal && scratch.AmberPendingMs is null && scratch.RedPendingMs is null)
+                    {
+                        firstBreakMs = r.TimestampMs;
+                    }
                 }
             }
             if (found.Count == 0)
@@ -381,7 +404,8 @@ public sealed class AlertEngine : IAlertEngine
             var end = backlog[^1].TimestampMs;
             // A logger's backlog in several arrays (SPEC §4 caps one): an episode still in alarm at the end of the last
             // one, and this one in alarm from its first reading within MaxHold of that end, is the same episode carried on.
-            var carried = firstInAlarm && found[0].State == AlertState.Raised
+            // Only a raise before the array's first clean reading continues the episode: one after it is a new episode.
+            var carried = firstInAlarm && found[0].State == AlertState.Raised && (firstBreakMs is null || found[0].Ts.ToUnixTimeMilliseconds() < firstBreakMs)
                 ? live.Episodes.LastOrDefault(x => x.OpenEnded && x.ToMs is { } to && to < firstMs && firstMs - to <= _maxHoldMs)
                 : null;
             // Group into episodes (raised … cleared) and report each one no earlier report overlaps: a replayed backlog,
@@ -414,12 +438,26 @@ public sealed class AlertEngine : IAlertEngine
                 {
                     // Its raise was reported with the earlier array: the rest of its events are news, and it now ends here.
                     carried = null;
+                    var raised = g[0];
+                    var level = raised.Level == Messages.Level(AlertLevel.Red) ? AlertLevel.Red : AlertLevel.Amber;
+                    if (c.EndLevel is { } was && was != level)
+                    {
+                        // It was reported at another level at the cut: the change of level is news.
+                        var threshold = LevelValue(rule, level > was ? level : was) ?? double.NaN;
+                        events.Add(raised with
+                        {
+                            State = level > was ? AlertState.Escalated : AlertState.Deescalated,
+                            PreviousLevel = Messages.Level(was),
+                            Threshold = double.IsFinite(threshold) ? threshold : null,
+                            Message = Messages.Transition(rule, field, profile.Baseline, was, level, raised.Value ?? 0, threshold),
+                        });
+                    }
                     for (var i = 1; i < g.Count; i++)
                     {
                         events.Add(g[i]);
                     }
                     live.Episodes.Remove(c);
-                    live.AddEpisode(new Episode { FromMs = c.FromMs, ToMs = to, OpenEnded = open });
+                    live.AddEpisode(new Episode { FromMs = c.FromMs, ToMs = to, OpenEnded = open, EndLevel = open ? EndLevel(g) : null });
                 }
                 else if (!live.Episodes.Any(x => x.FromMs <= to && from <= (x.ToMs ?? long.MaxValue)))
                 {
@@ -427,12 +465,15 @@ public sealed class AlertEngine : IAlertEngine
                     {
                         events.Add(e);
                     }
-                    live.AddEpisode(new Episode { FromMs = from, ToMs = to, OpenEnded = open });
+                    live.AddEpisode(new Episode { FromMs = from, ToMs = to, OpenEnded = open, EndLevel = open ? EndLevel(g) : null });
                 }
                 g.Clear();
             }
         }
     }
+
+    private static AlertLevel EndLevel(List<AlertEvent> g) =>
+        g[^1].Level == Messages.Level(AlertLevel.Red) ? AlertLevel.Red : AlertLevel.Amber;
 
     private double? Feed(RuleDefinition rule, RuleState st, long t, double v)
     {

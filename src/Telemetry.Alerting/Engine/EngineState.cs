@@ -50,6 +50,10 @@ public sealed class RuleState
     /// <summary>Reading time of the newest live input of this rule's field (Unix ms): per-rule duplicates, and how long its value holds.</summary>
     public long? LastInputMs { get; set; }
 
+    /// <summary>Own times (Unix ms) of live inputs judged at the clock's earlier time, until the clock passes them: duplicates.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<long>? AheadMs { get; set; }
+
     /// <summary>The last metric evaluated: what a clock-driven <c>for</c> fires with.</summary>
     public double? LastMetric { get; set; }
 
@@ -117,4 +121,9 @@ public sealed class Episode
     [JsonPropertyName("o")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool OpenEnded { get; set; }
+
+    /// <summary>The level an <see cref="OpenEnded"/> episode was in at <see cref="ToMs"/> (null: not known).</summary>
+    [JsonPropertyName("v")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public AlertLevel? EndLevel { get; set; }
 }

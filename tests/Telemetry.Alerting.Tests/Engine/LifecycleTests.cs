@@ -8,6 +8,7 @@ namespace Telemetry.Alerting.Tests.Engine;
 public sealed class LifecycleTests
 {
     private static readonly TimeSpan M = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan S = TimeSpan.FromSeconds(1);
 
     [Fact]
     public void Tick_SensorSilentLongerThanAfter_RaisesStaleOnTheClockOnce()
@@ -327,5 +328,79 @@ public sealed class LifecycleTests
         }
         var window = h.Engine.Snapshot().Sensors[0].Rules["co-twa"].Average!;
         Assert.InRange(window.BucketCount, 1, AverageWindow.BucketsPerWindow + 1);
+    }
+
+    // A sensor whose clock runs 2 minutes ahead (accepted: < 5 min). A redelivered message (QoS 1, at-least-once)
+    // is a duplicate and must not raise the alert again.
+    [Fact]
+    public void Evaluate_RedeliveredReadingStampedAheadOfTheClock_IsADuplicate()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.Time.SetUtcNow(Start);
+        h.Evaluate(Gas, Reading(2 * M, Field.CoPpm, 150));          // raised (judged at Start)
+        h.Time.SetUtcNow(Start + 10 * S);
+        h.Evaluate(Gas, Reading(2 * M + 10 * S, Field.CoPpm, 5));    // cleared
+        h.Time.SetUtcNow(Start + 20 * S);
+        h.Evaluate(Gas, Reading(2 * M, Field.CoPpm, 150));          // the first message, redelivered
+        h.Evaluate(Gas, Reading(2 * M + 10 * S, Field.CoPpm, 5));    // the second, redelivered
+        Assert.Equal(["co-instant:raised:red", "co-instant:cleared:normal"], h.Of("co-instant"));
+    }
+
+    // Same, across a restart (the broker redelivers what was not acknowledged before the crash).
+    [Fact]
+    public void Restart_RedeliveredReadingStampedAheadOfTheClock_IsADuplicate()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.Time.SetUtcNow(Start);
+        h.Evaluate(Gas, Reading(2 * M, Field.CoPpm, 150));
+        h.Time.SetUtcNow(Start + 10 * S);
+        h.Evaluate(Gas, Reading(2 * M + 10 * S, Field.CoPpm, 5));
+        h.Restart();
+        h.Time.SetUtcNow(Start + 30 * S);
+        h.Evaluate(Gas, Reading(2 * M, Field.CoPpm, 150));
+        h.Evaluate(Gas, Reading(2 * M + 10 * S, Field.CoPpm, 5));
+        Assert.Equal(["co-instant:raised:red", "co-instant:cleared:normal"], h.Of("co-instant"));
+        Assert.Empty(h.Engine.ActiveAlerts());
+    }
+
+    // Backlog in two arrays; the first ends in amber, the second starts in red. The red level must be reported.
+    [Fact]
+    public void Evaluate_BacklogEpisodeAcrossTwoArrays_ReportsAnEscalationAtTheCut()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(60 * M, Field.CoPpm, 5);
+        h.Evaluate(Gas, Reading(10 * M, Field.CoPpm, 5), Reading(11 * M, Field.CoPpm, 40));   // amber, open at the cut
+        h.Evaluate(Gas, Reading(12 * M, Field.CoPpm, 150), Reading(13 * M, Field.CoPpm, 5));  // red, then clean
+        Assert.Equal(["co-instant:raised:amber:backlog", "co-instant:escalated:red:backlog", "co-instant:cleared:normal:backlog"], h.Of("co-instant"));
+    }
+
+    // With For: the second array starts in alarm (pending) but drops before For, then a separate episode follows.
+    [Fact]
+    public void Evaluate_BacklogSecondArrayWithFor_RaisesALaterEpisodeOfItsOwn()
+    {
+        var h = new EngineHarness([Rule("rh-high")]);
+        h.At(600 * M, Field.RhPct, 50, Humidity);
+        h.Evaluate(Humidity, Reading(0 * M, Field.RhPct, 90), Reading(40 * M, Field.RhPct, 90));   // raised amber at 30m, open
+        var second = h.Evaluate(Humidity,
+            Reading(41 * M, Field.RhPct, 90),      // in alarm (pending) at its first reading
+            Reading(42 * M, Field.RhPct, 50),      // clean
+            Reading(100 * M, Field.RhPct, 50),
+            Reading(110 * M, Field.RhPct, 90),     // a new episode ...
+            Reading(150 * M, Field.RhPct, 90),     // ... raised at 150m (held 40m)
+            Reading(160 * M, Field.RhPct, 50));
+        Assert.Equal(["raised@150m", "cleared@160m"], second.Select(e => $"{e.State.ToString().ToLowerInvariant()}@{(e.Ts - Start).TotalMinutes}m"));
+    }
+
+    // The events that restate restored alerts on MQTT carry the rule's field, as the original event did.
+    [Fact]
+    public void CurrentStates_AfterRestart_CarryTheRulesField()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        var raised = Assert.Single(h.At(M, Field.CoPpm, 150));
+        h.Restart();
+        var states = new List<AlertEvent>();
+        h.Engine.CurrentStates(states);
+        var e = Assert.Single(states);
+        Assert.Equal(raised.Field, e.Field);
     }
 }

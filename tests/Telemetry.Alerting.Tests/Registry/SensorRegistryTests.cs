@@ -82,6 +82,25 @@ public sealed class SensorRegistryTests
         Assert.Contains("has not reported", e.Message, StringComparison.Ordinal);
     }
 
+    // A registry entry naming another kind than the topic the sensor publishes on (a typo): its readings decide, so a
+    // gas sensor entered as humidity still alerts on methane.
+    [Fact]
+    public void Engine_RegistryKindDiffersFromTopicKind_ReadingsStillAlert()
+    {
+        using var dir = new TempDir("registry");
+        var registry = Load(dir, """
+            sensors:
+              - { site: kukes, tunnel: t03, kind: humidity, sensor: gas-0007 }
+            """);
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
+        var engine = AlertEngine.Create(Defaults, registry, time, TimeSpan.FromMinutes(15));
+        var events = new List<AlertEvent>();
+        var reading = new Reading { TimestampMs = time.GetUtcNow().ToUnixTimeMilliseconds() };
+        reading.Set(Field.Ch4LelPct, 25);
+        engine.Evaluate(new SensorAddress("kukes", "t03", SensorKind.Gas, "gas-0007"), [reading], events);
+        Assert.Contains(events, e => e.Rule == "ch4-lel" && e.Level == "red");
+    }
+
     [Fact]
     public void Load_InvalidFile_NamesFileLineAndField()
     {
