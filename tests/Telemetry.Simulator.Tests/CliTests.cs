@@ -186,8 +186,10 @@ public sealed class CliTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
         Assert.InRange(ts.Min(), done - 125_000, done - 100_000);
     }
 
+    // Faster than real time without --duration the run plays the last day, ending now: an open-ended clock running
+    // ahead stamped readings minutes in the future within seconds (the service rejects ts over 5 minutes ahead).
     [Fact]
-    public async Task Run_OpenEnded_EndsCleanlyWhenCancelled_AfterFlushing()
+    public async Task Run_OpenEnded_EndsCleanlyWhenCancelled_AfterFlushing_WithNoFutureTimestamps()
     {
         var root = UniqueRoot();
         await using var subscriber = await MqttTestClient.ConnectAsync(fixture.Broker.Host, fixture.Broker.Port);
@@ -204,6 +206,28 @@ public sealed class CliTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
             NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
         await Poll.UntilAsync(() => subscriber.Received.Count >= published, "every published message");
         Assert.Equal(published, subscriber.Received.Count);
+        var done = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+        Assert.True(subscriber.Received.SelectMany(m => AllTs(m.Payload.ToArray())).Max() <= done, "nothing stamped in the future");
+    }
+
+    // docs/simulator.md: a broker that goes away mid-run ends the run with exit 1 and a one-line message.
+    [Fact]
+    public async Task Run_BrokerGoesAway_ExitsWithAOneLineMessage()
+    {
+        var broker = await MosquittoServer.StartAsync();
+        var root = UniqueRoot();
+        await using var subscriber = await MqttTestClient.ConnectAsync(broker.Host, broker.Port);
+        await subscriber.SubscribeAsync(root + "/#");
+        var error = new StringWriter();
+        var run = SimulatorCli.InvokeAsync(["run", "--scenario", TestFeeds.Scenario("kukes-baseline"), "--speed", "20", "--duration", "1d", "--topic-root", root,
+            "--broker", $"{broker.Host}:{broker.Port.ToString(CultureInfo.InvariantCulture)}"], TextWriter.Null, TextWriter.Synchronized(error), TimeProvider.System);
+        await Poll.UntilAsync(() => subscriber.Received.Count >= 20 || run.IsCompleted, "the run to publish");
+        await broker.DisposeAsync();
+
+        Assert.Equal(SimulatorCli.Failed, await run.WaitAsync(TimeSpan.FromSeconds(60)));
+        var text = error.ToString().Trim();
+        Assert.DoesNotContain("Unhandled exception", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -219,6 +243,8 @@ public sealed class CliTests(BrokerFixture fixture) : IClassFixture<BrokerFixtur
         var received = subscriber.Received.ToList();
         Assert.Equal(2000, received.Count);
         Assert.Equal(20, received.Select(m => m.Topic).Distinct().Count());
+        // A point is measurement + tags + time (SPEC §6): 2,000 readings must be 2,000 points, not fewer.
+        Assert.Equal(2000, received.Select(m => (m.Topic, AllTs(m.Payload.ToArray()).Single())).Distinct().Count());
         var decoder = new PayloadDecoder(DecodeLimits.Default);
         var now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var sensor in received.GroupBy(m => m.Topic))

@@ -69,13 +69,18 @@ internal static class LoadGenerator
                 Model: new SensorModel(s, OutsideClimate.Default, new Random(Noise.Derive(options.Seed, "load/" + s.Address.Key)))))
             .ToList();
         var m = sensors.Count;
+        // A point is measurement + tags + timestamp (SPEC §6): two readings of one sensor in the same millisecond
+        // would be stored as one, so each sensor's timestamps strictly increase.
+        var lastTs = new long[mine.Count];
+        Array.Fill(lastTs, long.MinValue);
         // One writer per worker, reset per message: the payload array is the only allocation that must be fresh.
         var buffer = new ArrayBufferWriter<byte>(512);
         using var writer = new Utf8JsonWriter(buffer);
         for (long round = 0; ; round++)
         {
-            foreach (var (sensor, topic, model) in mine)
+            for (var j = 0; j < mine.Count; j++)
             {
+                var (sensor, topic, model) = mine[j];
                 var i = (round * m) + sensor.Index;
                 if (i >= options.Readings)
                 {
@@ -89,7 +94,8 @@ internal static class LoadGenerator
                         await Task.Delay(wait, time, ct);
                     }
                 }
-                var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+                var now = Math.Max(time.GetUtcNow().ToUnixTimeMilliseconds(), lastTs[j] + 1);
+                lastTs[j] = now;
                 var reading = model.Sample(now, time.GetElapsedTime(started), []);
                 reading.TimestampMs = now;
                 reading.Seq = round;

@@ -123,6 +123,12 @@ internal sealed class MqttPublisher : IAsyncDisposable
         {
             publish = c.Client.PublishAsync(message, CancellationToken.None);
         }
+        catch (MQTTnet.Exceptions.MqttCommunicationException ex)
+        {
+            // The connection is gone (broker stopped, network down): the one-line error of the command line.
+            c.Slots.Release();
+            throw new BrokerUnavailableException($"publishing failed: {ex.Message}", ex);
+        }
         catch
         {
             c.Slots.Release();
