@@ -21,6 +21,8 @@ export Telemetry__Mqtt__ClientId="${SVC_CLIENT_ID:-tunnel-telemetry-bench}"
 export Telemetry__Influx__Url="$BENCH_INFLUX_URL"
 export Telemetry__Influx__ApiVersion=1
 export Telemetry__Influx__Database="$BENCH_DB"
+# InfluxDB on loopback: request compression would only cost both sides CPU (the product default follows SPEC §8: gzip)
+export Telemetry__Influx__Gzip="${Telemetry__Influx__Gzip:-false}"
 export Telemetry__Spool__Directory="$SPOOL_DIR"
 export Telemetry__Alerts__StateFile="$ALERT_STATE"
 export urls="http://127.0.0.1:${SVC_HTTP_PORT:-28091}"

@@ -81,7 +81,7 @@ public sealed class MissingTargetTests : IAsyncLifetime
     {
         var influx = Options.Create(new InfluxOptions
         {
-            Url = $"http://127.0.0.1:{_port}", ApiVersion = 2, Org = "org", Bucket = "tunnel_telemetry", Token = "t",
+            Url = $"http://127.0.0.1:{_port}", ApiVersion = 2, Org = "org", Bucket = "tunnel_telemetry", Token = "t", Gzip = false,
             RetryMinDelay = TimeSpan.FromMilliseconds(20), RetryMaxDelay = TimeSpan.FromMilliseconds(100),
             AuthRetryDelay = TimeSpan.FromMilliseconds(100),
         });
