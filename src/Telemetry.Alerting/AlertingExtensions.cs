@@ -43,7 +43,9 @@ public static class AlertingExtensions
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SensorRegistryHolder>>().Value.Registry);
 
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
-        services.AddHttpClient(AlertService.HttpClientName);
+        // No per-request log lines: a webhook URL often is the credential (Slack, Teams, Discord put the token in the
+        // path), and four lines per delivery flood the log in an alert storm. Failures are logged by the channel.
+        services.AddHttpClient(AlertService.HttpClientName).RemoveAllLoggers();
         services.AddSingleton<AlertMetrics>();
         services.AddSingleton<AlertService>();
         services.AddSingleton<IAlertPipeline>(sp => sp.GetRequiredService<AlertService>());

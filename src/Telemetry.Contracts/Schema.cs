@@ -51,6 +51,9 @@ public static class IngestStatsFields
     public const string AlertEvents = "alert_events";
     public const string WriteRetries = "write_retries";
 
+    /// <summary>Messages whose readings were not evaluated for alerts (the engine's queue stayed full).</summary>
+    public const string AlertQueueDropped = "alert_queue_dropped";
+
     /// <summary>Prefix of one counter per rejection reason: <c>rejected_bad_topic</c>, <c>rejected_out_of_range</c>, …</summary>
     public const string RejectedPrefix = "rejected_";
 

@@ -14,6 +14,11 @@ SocketEngine.UseInlineCompletions();
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 // The log's lines, written by ZLogger (LineLog); RunAsync disposes the host, which writes what still waits.
 LineLog.Use(builder.Logging);
+if (ConfigurationErrors.InvalidUrl(builder.Configuration["urls"]) is { } badUrl)
+{
+    await Console.Error.WriteLineAsync($"Invalid configuration:\n  urls: '{badUrl}' is not an http(s)://host:port address (port 0-65535)");
+    return 2;
+}
 builder.AddTelemetryIngestion();
 var app = builder.Build();
 app.MapTelemetryEndpoints();

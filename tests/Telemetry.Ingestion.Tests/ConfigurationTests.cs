@@ -16,6 +16,10 @@ public sealed partial class ConfigurationTests
     [InlineData("Telemetry__Ingestion__MaxPayloadBytes", "-1", "Telemetry:Ingestion:MaxPayloadBytes")]
     [InlineData("Telemetry__Ingestion__GroupCommitLinger", "00:00:02", "Telemetry:Ingestion:GroupCommitLinger")]
     [InlineData("Telemetry__Alerts__MqttEventsPerSecond", "-1", "Telemetry:Alerts:MqttEventsPerSecond")]
+    [InlineData("urls", "notaurl", "urls: 'notaurl'")]
+    [InlineData("urls", "http://127.0.0.1:99999", "urls: 'http://127.0.0.1:99999'")]
+    [InlineData("Telemetry__Registry__File", "/nonexistent/registry.yaml", "Telemetry:Registry:File: /nonexistent/registry.yaml: file not found")]
+    [InlineData("Telemetry__Alerts__RulesFile", "/nonexistent/rules.yaml", "Telemetry:Alerts:RulesFile: /nonexistent/rules.yaml: file not found")]
     public async Task InvalidSetting_StopsStartUpWithAMessageNamingIt(string key, string value, string named)
     {
         await using var service = new IngestionService("127.0.0.1", FreePort.Next(), null, "unused", new Dictionary<string, string?> { [key] = value });

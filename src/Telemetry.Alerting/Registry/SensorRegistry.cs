@@ -122,7 +122,7 @@ public sealed class SensorRegistry
             return registry;
         }
         var path = options.File;
-        var root = StructuredFile.Load(path, errors);
+        var root = StructuredFile.Load(path, errors, $"{RegistryOptions.Section}:File");
         if (root is null)
         {
             return registry;

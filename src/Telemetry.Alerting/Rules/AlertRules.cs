@@ -59,7 +59,7 @@ public sealed class AlertRules
 
     private static void ApplyFile(string path, Dictionary<string, RuleDefinition?> rules, List<string> errors)
     {
-        var root = StructuredFile.Load(path, errors);
+        var root = StructuredFile.Load(path, errors, $"{Section}:RulesFile");
         if (root is null)
         {
             return;

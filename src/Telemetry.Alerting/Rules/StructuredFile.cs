@@ -9,11 +9,12 @@ namespace Telemetry.Alerting.Rules;
 /// </summary>
 internal static class StructuredFile
 {
-    public static YamlMappingNode? Load(string path, ICollection<string> errors)
+    // setting: the configuration key that named the file, so a missing file names the setting (SPEC §9).
+    public static YamlMappingNode? Load(string path, ICollection<string> errors, string setting)
     {
         if (!File.Exists(path))
         {
-            errors.Add($"{path}: file not found");
+            errors.Add($"{setting}: {path}: file not found");
             return null;
         }
         try

@@ -18,6 +18,31 @@ public static partial class ConfigurationErrors
         }
     }
 
+    /// <summary>
+    /// The first entry of <c>urls</c> (SPEC §9, semicolon-separated) that Kestrel could not bind, or null. Kestrel's own
+    /// failure (a FormatException, an ArgumentOutOfRangeException from inside start-up) names neither the setting nor
+    /// stops cleanly: the process aborted.
+    /// </summary>
+    public static string? InvalidUrl(string? urls)
+    {
+        foreach (var entry in (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            try
+            {
+                var a = Microsoft.AspNetCore.Http.BindingAddress.Parse(entry);
+                if (!a.IsUnixPipe && !a.IsNamedPipe && (a.Scheme is not ("http" or "https") || a.Port is < 0 or > 65535))
+                {
+                    return entry;
+                }
+            }
+            catch (FormatException)
+            {
+                return entry;
+            }
+        }
+        return null;
+    }
+
     [GeneratedRegex("members: '([^']+)' with the error: '(.*)'\\.?$")]
     private static partial Regex DataAnnotationFailure();
 }

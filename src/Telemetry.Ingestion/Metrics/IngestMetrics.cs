@@ -38,6 +38,10 @@ internal sealed class IngestMetrics
             "Alert events per channel and outcome: delivered, superseded (a newer event of the same alert took its place while the channel was behind), dropped (the channel's queue was full), failed, silenced.", "channel", "outcome");
         AlertChannelFullWaits = f.CreateCounter("telemetry_alert_channel_full_waits_total",
             "Times alert evaluation waited for a record channel (InfluxDB, log) whose queue was full, rather than drop an event.", "channel");
+        AlertQueueFull = f.CreateCounter("telemetry_alert_queue_full_total",
+            "Times a message's readings found the alert engine's queue full and ingestion waited (Telemetry:Alerts:QueueCapacity).");
+        AlertQueueDropped = f.CreateCounter("telemetry_alert_queue_dropped_total",
+            "Messages whose readings were NOT evaluated for alerts: the engine's queue stayed full for Telemetry:Alerts:PostTimeout.");
         foreach (var r in RejectionReasons.All)
         {
             Rejections.WithLabels(r.Name());
@@ -69,22 +73,36 @@ internal sealed class IngestMetrics
     public Gauge ActiveAlerts { get; }
     public Counter AlertChannelEvents { get; }
     public Counter AlertChannelFullWaits { get; }
+    public Counter AlertQueueFull { get; }
+    public Counter AlertQueueDropped { get; }
+
+    private Telemetry.Alerting.AlertMetrics? _alerts;
 
     /// <summary>The alert channels' outcomes (counted by the alert service) copied in at every scrape.</summary>
     public void ExportChannelOutcomes(Telemetry.Alerting.AlertMetrics alerts)
     {
         ArgumentNullException.ThrowIfNull(alerts);
-        Registry.AddBeforeCollectCallback(() =>
+        _alerts = alerts;
+        Registry.AddBeforeCollectCallback(SyncAlerts);
+    }
+
+    /// <summary>Copies the alert service's counters in (at every scrape, and before every ingest_stats row).</summary>
+    public void SyncAlerts()
+    {
+        if (_alerts is not { } alerts)
         {
-            foreach (var (channel, outcome, count) in alerts.ChannelOutcomes())
-            {
-                AlertChannelEvents.WithLabels(channel, outcome).IncTo(count);
-            }
-            foreach (var (channel, count) in alerts.FullWaits())
-            {
-                AlertChannelFullWaits.WithLabels(channel).IncTo(count);
-            }
-        });
+            return;
+        }
+        foreach (var (channel, outcome, count) in alerts.ChannelOutcomes())
+        {
+            AlertChannelEvents.WithLabels(channel, outcome).IncTo(count);
+        }
+        foreach (var (channel, count) in alerts.FullWaits())
+        {
+            AlertChannelFullWaits.WithLabels(channel).IncTo(count);
+        }
+        AlertQueueFull.IncTo(alerts.QueueFull);
+        AlertQueueDropped.IncTo(alerts.Dropped);
     }
 
     public void Rejected(RejectionReason reason) => Rejections.WithLabels(reason.Name()).Inc();

@@ -24,6 +24,9 @@ internal sealed class StatsReporter(
     TimeProvider time) : BackgroundService
 {
     private double _lastStored;
+    private double _lastLatencySum;
+    private long _lastLatencyCount;
+    private double _latencyMs;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -57,6 +60,7 @@ internal sealed class StatsReporter(
         var oldest = spool.OldestPendingCreatedMs();
         metrics.SpoolOldestAge.Set(oldest is { } ms ? Math.Max(0, (time.GetUtcNow().ToUnixTimeMilliseconds() - ms) / 1000.0) : 0);
         metrics.ActiveAlerts.Set(alerts.ActiveAlerts().Count);
+        metrics.SyncAlerts();
         var stored = metrics.ReadingsStored.Value;
         metrics.ForwardRate.Set((stored - _lastStored) / interval.TotalSeconds);
         _lastStored = stored;
@@ -76,13 +80,22 @@ internal sealed class StatsReporter(
         }
         yield return new(IngestStatsFields.Rejections, total);
         yield return new(IngestStatsFields.AlertEvents, metrics.AlertEvents.Value);
+        yield return new(IngestStatsFields.AlertQueueDropped, metrics.AlertQueueDropped.Value);
         yield return new(IngestStatsFields.WriteRetries, metrics.WriteRetries.Value);
         foreach (var c in IngestStatsFields.WriteFailureClasses)
         {
             yield return new(IngestStatsFields.WriteFailuresPrefix + c, metrics.WriteFailures.WithLabels(c).Value);
         }
+        // A gauge at write time: the mean of the writes since the last row (the previous value when none finished),
+        // not the mean since the start, which a day of fast writes keeps low through an outage.
         var latency = metrics.WriteLatency;
-        yield return new(IngestStatsFields.WriteLatencyMs, latency.Count == 0 ? 0 : latency.Sum / latency.Count * 1000.0);
+        var (sum, count) = (latency.Sum, latency.Count);
+        if (count > _lastLatencyCount)
+        {
+            _latencyMs = (sum - _lastLatencySum) / (count - _lastLatencyCount) * 1000.0;
+            (_lastLatencySum, _lastLatencyCount) = (sum, count);
+        }
+        yield return new(IngestStatsFields.WriteLatencyMs, _latencyMs);
         yield return new(IngestStatsFields.SpoolReadings, metrics.SpoolReadings.Value);
         yield return new(IngestStatsFields.SpoolBytes, metrics.SpoolBytes.Value);
         yield return new(IngestStatsFields.SpoolOldestAgeS, metrics.SpoolOldestAge.Value);

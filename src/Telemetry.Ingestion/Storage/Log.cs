@@ -11,8 +11,8 @@ internal static partial class Log
     [LoggerMessage(2003, LogLevel.Warning, "InfluxDB refused a point; quarantined as write_rejected: {Line} ({Detail})")]
     public static partial void PointRefused(ILogger logger, string line, string detail);
 
-    [LoggerMessage(2004, LogLevel.Critical, "InfluxDB refused the write_rejected row itself ({Detail}); the point is in the log line before this one")]
-    public static partial void QuarantineRefused(ILogger logger, string detail);
+    [LoggerMessage(2004, LogLevel.Critical, "InfluxDB refused the write_rejected row itself ({Detail}); the point was: {Line}")]
+    public static partial void QuarantineRefused(ILogger logger, string detail, string line);
 
     [LoggerMessage(2005, LogLevel.Information, "Forwarding the spool to {Target}")]
     public static partial void Forwarding(ILogger logger, string target);

@@ -20,7 +20,8 @@ internal sealed partial class ResilientWriter(
     IngestMetrics metrics,
     IOptions<InfluxOptions> options,
     TimeProvider time,
-    ILogger<ResilientWriter> logger)
+    ILogger<ResilientWriter> logger,
+    Pipeline.RejectionLog? rejectionLog = null)
 {
     private readonly InfluxOptions _o = options.Value;
     private long _lastAuthLogTicks;
@@ -115,12 +116,21 @@ internal sealed partial class ResilientWriter(
         var field = FieldInError().Match(detail) is { Success: true } m ? m.Groups[1].Value : "";
         var row = points.Rejected(RejectionReason.WriteRejected, "", field, detail.Trim(), line.Span);
         metrics.Rejected(RejectionReason.WriteRejected);
-        Log.PointRefused(logger, text.Length > 300 ? text[..300] : text, detail.Trim());
+        var excerpt = text.Length > 300 ? text[..300] : text;
+        // One line per reason per interval under a flood (SPEC §10), like every other rejection.
+        if (rejectionLog is not null)
+        {
+            rejectionLog.Note(RejectionReason.WriteRejected, "", field, $"{detail.Trim()}: {excerpt}");
+        }
+        else
+        {
+            Log.PointRefused(logger, excerpt, detail.Trim());
+        }
         var outcome = await WriteWithRetriesAsync([Encoding.UTF8.GetBytes(row)], ct);
         if (outcome.Status != WriteStatus.Ok)
         {
-            // Only a server that refuses even our own quarantine row gets here; the log line above keeps the point.
-            Log.QuarantineRefused(logger, outcome.Detail);
+            // Only a server that refuses even our own quarantine row gets here: the point itself goes in the log.
+            Log.QuarantineRefused(logger, outcome.Detail, excerpt);
         }
     }
 
