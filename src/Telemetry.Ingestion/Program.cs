@@ -24,8 +24,12 @@ var app = builder.Build();
 app.MapTelemetryEndpoints();
 try
 {
+    // A failed background service (the processor on a failing disk, say) stops the host, and .NET 10's host then
+    // returns as after a clean stop: the exit code says it, so a supervisor (systemd on-failure, compose) restarts us.
+    // (The same singletons the host starts; taken now, as RunAsync disposes the container.)
+    var background = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
     await app.RunAsync();
-    return 0;
+    return background.Any(s => s.ExecuteTask is { IsFaulted: true }) ? 1 : 0;
 }
 catch (OptionsValidationException ex)
 {

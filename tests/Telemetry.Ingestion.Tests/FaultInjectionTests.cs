@@ -131,6 +131,25 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         await ExpectExactlyAsync(n, service);
     }
 
+    // When the spool cannot be written (its directory gone; a failing disk), the processor fails and the host stops. .NET
+    // 10's host then returns as after a clean stop; the exit code must still say it failed, or a supervisor that restarts
+    // on failure (systemd's on-failure) leaves the service down. What was not acknowledged stays with the broker.
+    [Fact]
+    public async Task SpoolUnwritable_TheServiceStops_WithAFailureExitCode()
+    {
+        var service = await StartServiceAsync(influxUrl: null, new Dictionary<string, string?> { ["Telemetry__Spool__SegmentBytes"] = "65536" });
+        await FeedAsync(service, 0, 200, Feed.BaseMs());
+        await Poll.UntilAsync(async () => await service.MetricAsync("telemetry_readings_accepted_total") >= 200, "the first readings spooled");
+        // The next segment cannot be created: where the directory was is now a file.
+        Directory.Delete(service.SpoolDirectory, recursive: true);
+        await File.WriteAllTextAsync(service.SpoolDirectory, "not a directory");
+        var feed = FeedAsync(service, 200, 5_000, Feed.BaseMs());
+
+        var code = await service.Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(code != 0, $"exit code {code}:\n{service.Process.Tail(20)}");
+        await feed;
+    }
+
     [Fact]
     public async Task BrokerRestarted_ServiceReconnectsAndCarriesOn()
     {
