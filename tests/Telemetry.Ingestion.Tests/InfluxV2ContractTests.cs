@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.IO.Compression;
-using System.Net;
 using System.Text;
 using Telemetry.Testing;
 
@@ -10,84 +8,48 @@ namespace Telemetry.Ingestion.Tests;
 /// No InfluxDB 2.x runs here, so the v2 write path (InfluxDB.Client) is checked at the HTTP contract level against a
 /// listener in the test: path, query, <c>Authorization: Token</c>, gzip line protocol, and retry on a 5xx.
 /// </summary>
-public sealed class InfluxV2ContractTests : IAsyncLifetime
+public sealed class InfluxV2ContractTests : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
     private readonly ConcurrentQueue<Captured> _writes = new();
+    private readonly HttpStub _influx;
     private int _failuresLeft;
 
     /// <summary>Decides the answer to a write (status, Retry-After seconds); null: the default behaviour.</summary>
     private Func<string, (int Status, int? RetryAfter)>? _answer;
-    private Task _loop = Task.CompletedTask;
-    private int _port;
 
     private sealed record Captured(string Method, string Path, string Query, string? Authorization, string? ContentEncoding, string Body)
     {
         public DateTimeOffset At { get; } = TimeProvider.System.GetUtcNow();
     }
 
-    public Task InitializeAsync()
+    public InfluxV2ContractTests() => _influx = new HttpStub(async ctx =>
     {
-        _port = FreePort.Next();
-        _listener.Prefixes.Add($"http://127.0.0.1:{_port}/");
-        _listener.Start();
-        _loop = Task.Run(async () =>
+        var req = ctx.Request;
+        if (req.Url!.AbsolutePath != "/api/v2/write")
         {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext ctx;
-                try
-                {
-                    ctx = await _listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-                var req = ctx.Request;
-                if (req.Url!.AbsolutePath == "/api/v2/write")
-                {
-                    using var ms = new MemoryStream();
-                    await req.InputStream.CopyToAsync(ms);
-                    var raw = ms.ToArray();
-                    var body = req.Headers["Content-Encoding"] == "gzip"
-                        ? await new StreamReader(new GZipStream(new MemoryStream(raw), CompressionMode.Decompress), Encoding.UTF8).ReadToEndAsync()
-                        : Encoding.UTF8.GetString(raw);
-                    _writes.Enqueue(new Captured(req.HttpMethod, req.Url.AbsolutePath, req.Url.Query, req.Headers["Authorization"], req.Headers["Content-Encoding"], body));
-                    // The first write carrying the reading is refused, so its retry is observable.
-                    var fail = body.Contains("gas-0007", StringComparison.Ordinal) && Interlocked.Decrement(ref _failuresLeft) >= 0;
-                    var (status, retryAfter) = _answer?.Invoke(body) ?? (fail ? 503 : 204, null);
-                    ctx.Response.StatusCode = status;
-                    if (retryAfter is { } seconds)
-                    {
-                        ctx.Response.AddHeader("Retry-After", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                    }
-                }
-                else
-                {
-                    ctx.Response.StatusCode = 204;
-                }
-                ctx.Response.Close();
-            }
-        });
-        return Task.CompletedTask;
-    }
+            ctx.Response.StatusCode = 204;
+            return;
+        }
+        var body = await HttpStub.BodyAsync(req);
+        _writes.Enqueue(new Captured(req.HttpMethod, req.Url.AbsolutePath, req.Url.Query, req.Headers["Authorization"], req.Headers["Content-Encoding"], body));
+        // The first write carrying the reading is refused, so its retry is observable.
+        var fail = body.Contains("gas-0007", StringComparison.Ordinal) && Interlocked.Decrement(ref _failuresLeft) >= 0;
+        var (status, retryAfter) = _answer?.Invoke(body) ?? (fail ? 503 : 204, null);
+        ctx.Response.StatusCode = status;
+        if (retryAfter is { } seconds)
+        {
+            ctx.Response.AddHeader("Retry-After", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    });
 
-    public async Task DisposeAsync()
-    {
-        // Close alone: on Linux, Stop() already unregisters the port, and a Close() after it registers it again to
-        // unregister it, binding the port once more. If another test's server has taken the port by then, that bind
-        // fails with "Address already in use" (it failed CI once).
-        _listener.Close();
-        await _loop;
-    }
+    public ValueTask DisposeAsync() => _influx.DisposeAsync();
 
     [Fact]
     public async Task V2Write_SendsGzipLineProtocolWithTokenOrgAndBucket_AndRetriesA503()
     {
         _failuresLeft = 1;
         var broker = await MosquittoServer.SharedAsync();
-        await using var service = new IngestionService(broker.Host, broker.Port, $"http://127.0.0.1:{_port}", "unused", new Dictionary<string, string?>
+        await using var service = new IngestionService(broker.Host, broker.Port, _influx.Url, "unused", new Dictionary<string, string?>
         {
             ["Telemetry__Influx__ApiVersion"] = "2",
             ["Telemetry__Influx__Org"] = "tunnels org",
@@ -137,7 +99,7 @@ public sealed class InfluxV2ContractTests : IAsyncLifetime
         {
             env[k] = v;
         }
-        var service = new IngestionService(broker.Host, broker.Port, $"http://127.0.0.1:{_port}", "unused", env);
+        var service = new IngestionService(broker.Host, broker.Port, _influx.Url, "unused", env);
         await service.StartAndWaitReadyAsync();
         return service;
     }

@@ -56,19 +56,25 @@ public sealed class SensorRegistryTests
         Assert.DoesNotContain(registry.RulesFor(new SensorAddress("kukes", "t03", SensorKind.Humidity, "h-1"), Defaults.Rules), r => r.Id == "rh-high");
     }
 
+    /// <summary>An engine over the default rules and a registry file, on a fake clock at 2026-11-28T10:00Z.</summary>
+    private static (AlertEngine Engine, FakeTimeProvider Time) EngineOver(string registryYaml)
+    {
+        using var dir = new TempDir("registry");
+        var registry = Load(dir, registryYaml);
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
+        return (AlertEngine.Create(Defaults, registry, time, TimeSpan.FromMinutes(15)), time);
+    }
+
     // A registered gas sensor that never reports (dead at installation, publishing to the wrong topic) is as blind a
     // spot as one that stops: it is stale after its After from the start, though it never sent a reading.
     [Fact]
     public void Engine_RegisteredSensorThatNeverReports_IsStaleAfterItsAfter()
     {
-        using var dir = new TempDir("registry");
-        var registry = Load(dir, """
+        var (engine, time) = EngineOver("""
             sensors:
               - { site: kukes, tunnel: t03, kind: gas, sensor: gas-0007 }
               - { site: kukes, tunnel: t03, kind: gas, sensor: gas-0008, rules: { sensor-stale: { After: 1h } } }
             """);
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
-        var engine = AlertEngine.Create(Defaults, registry, time, TimeSpan.FromMinutes(15));
         var events = new List<AlertEvent>();
 
         time.Advance(TimeSpan.FromMinutes(15));
@@ -87,13 +93,10 @@ public sealed class SensorRegistryTests
     [Fact]
     public void Engine_RegistryKindDiffersFromTopicKind_ReadingsStillAlert()
     {
-        using var dir = new TempDir("registry");
-        var registry = Load(dir, """
+        var (engine, time) = EngineOver("""
             sensors:
               - { site: kukes, tunnel: t03, kind: humidity, sensor: gas-0007 }
             """);
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 10, 0, 0, TimeSpan.Zero));
-        var engine = AlertEngine.Create(Defaults, registry, time, TimeSpan.FromMinutes(15));
         var events = new List<AlertEvent>();
         var reading = new Reading { TimestampMs = time.GetUtcNow().ToUnixTimeMilliseconds() };
         reading.Set(Field.Ch4LelPct, 25);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -16,72 +15,35 @@ namespace Telemetry.Ingestion.Tests.Storage;
 /// spool and be stored once the target exists, not be quarantined (and, since the quarantine row gets the same 404,
 /// dropped).
 /// </summary>
-public sealed class MissingTargetTests : IAsyncLifetime
+public sealed class MissingTargetTests
 {
-    private readonly HttpListener _listener = new();
-    private readonly ConcurrentQueue<string> _stored = new();
-    private volatile bool _bucketExists;
-    private Task _loop = Task.CompletedTask;
-    private int _port;
-    private int _refused;
-
-    public Task InitializeAsync()
-    {
-        _port = FreePort.Next();
-        _listener.Prefixes.Add($"http://127.0.0.1:{_port}/");
-        _listener.Start();
-        _loop = Task.Run(async () =>
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext ctx;
-                try
-                {
-                    ctx = await _listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-                using var reader = new StreamReader(ctx.Request.InputStream, Encoding.UTF8);
-                var body = await reader.ReadToEndAsync();
-                if (!_bucketExists)
-                {
-                    Interlocked.Increment(ref _refused);
-                }
-                if (_bucketExists)
-                {
-                    foreach (var line in body.Split('\n'))
-                    {
-                        _stored.Enqueue(line);
-                    }
-                    ctx.Response.StatusCode = 204;
-                }
-                else
-                {
-                    ctx.Response.StatusCode = 404;
-                    ctx.Response.ContentType = "application/json";
-                    var bytes = Encoding.UTF8.GetBytes("""{"code":"not found","message":"bucket \"tunnel_telemetry\" not found"}""");
-                    await ctx.Response.OutputStream.WriteAsync(bytes);
-                }
-                ctx.Response.Close();
-            }
-        });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        _listener.Close();
-        await _loop;
-    }
-
     [Fact]
     public async Task BucketNotFound_KeepsTheReadings_AndStoresThemOnceTheBucketExists()
     {
+        var stored = new ConcurrentQueue<string>();
+        var bucketExists = false;
+        var refused = 0;
+        // InfluxDB 2.x's answer for a bucket that does not exist, until it does.
+        await using var influxDb = new HttpStub(async ctx =>
+        {
+            var body = await HttpStub.BodyAsync(ctx.Request);
+            if (Volatile.Read(ref bucketExists))
+            {
+                foreach (var line in body.Split('\n'))
+                {
+                    stored.Enqueue(line);
+                }
+                ctx.Response.StatusCode = 204;
+                return;
+            }
+            Interlocked.Increment(ref refused);
+            ctx.Response.StatusCode = 404;
+            ctx.Response.ContentType = "application/json";
+            await HttpStub.WriteAsync(ctx.Response, """{"code":"not found","message":"bucket \"tunnel_telemetry\" not found"}""");
+        });
         var influx = Options.Create(new InfluxOptions
         {
-            Url = $"http://127.0.0.1:{_port}", ApiVersion = 2, Org = "org", Bucket = "tunnel_telemetry", Token = "t", Gzip = false,
+            Url = influxDb.Url, ApiVersion = 2, Org = "org", Bucket = "tunnel_telemetry", Token = "t",
             RetryMinDelay = TimeSpan.FromMilliseconds(20), RetryMaxDelay = TimeSpan.FromMilliseconds(100),
             AuthRetryDelay = TimeSpan.FromMilliseconds(100),
         });
@@ -94,12 +56,11 @@ public sealed class MissingTargetTests : IAsyncLifetime
 
         var write = writer.WriteAsync(lines, CancellationToken.None);
         // The operator creates the bucket once the service has been refused a few times (or has given up on the batch).
-        await Poll.UntilAsync(() => write.IsCompleted || Volatile.Read(ref _refused) >= 3, "three refused writes");
-        _bucketExists = true;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var quarantined = await write.WaitAsync(cts.Token);
+        await Poll.UntilAsync(() => write.IsCompleted || Volatile.Read(ref refused) >= 3, "three refused writes");
+        Volatile.Write(ref bucketExists, true);
+        var quarantined = await write.WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal(0, quarantined);
-        Assert.Equal(4, _stored.Count(l => l.StartsWith("gas,", StringComparison.Ordinal)));
+        Assert.Equal(4, stored.Count(l => l.StartsWith("gas,", StringComparison.Ordinal)));
     }
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Telemetry.Ingestion.Configuration;
@@ -11,50 +10,25 @@ namespace Telemetry.Ingestion.Tests.Storage;
 /// SPEC §8: retried with backoff that honours Retry-After. RFC 9110 §10.2.3 allows Retry-After as an HTTP-date as well
 /// as seconds (proxies and load balancers in front of InfluxDB send dates). A 503 must stay a transient outcome.
 /// </summary>
-public sealed class RetryAfterDateTests : IAsyncLifetime
+public sealed class RetryAfterDateTests : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
-    private Task _loop = Task.CompletedTask;
-    private int _port;
-    private int _writes;
     private readonly string _retryAt = TimeProvider.System.GetUtcNow().AddSeconds(30).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    private readonly HttpStub _proxy;
+    private int _writes;
 
-    public Task InitializeAsync()
+    // A proxy in front of InfluxDB, busy: 503 with a Retry-After date to every request.
+    public RetryAfterDateTests() => _proxy = new HttpStub(async ctx =>
     {
-        _port = FreePort.Next();
-        _listener.Prefixes.Add($"http://127.0.0.1:{_port}/");
-        _listener.Start();
-        _loop = Task.Run(async () =>
+        await ctx.Request.InputStream.CopyToAsync(Stream.Null);
+        if (ctx.Request.Url!.AbsolutePath.Contains("write", StringComparison.Ordinal))
         {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext ctx;
-                try
-                {
-                    ctx = await _listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-                {
-                    return;
-                }
-                await ctx.Request.InputStream.CopyToAsync(Stream.Null);
-                if (ctx.Request.Url!.AbsolutePath.Contains("write", StringComparison.Ordinal))
-                {
-                    Interlocked.Increment(ref _writes);
-                }
-                ctx.Response.StatusCode = 503;
-                ctx.Response.AddHeader("Retry-After", _retryAt);
-                ctx.Response.Close();
-            }
-        });
-        return Task.CompletedTask;
-    }
+            Interlocked.Increment(ref _writes);
+        }
+        ctx.Response.StatusCode = 503;
+        ctx.Response.AddHeader("Retry-After", _retryAt);
+    });
 
-    public async Task DisposeAsync()
-    {
-        _listener.Close();
-        await _loop;
-    }
+    public ValueTask DisposeAsync() => _proxy.DisposeAsync();
 
     private static List<ReadOnlyMemory<byte>> Lines() =>
         [Encoding.UTF8.GetBytes("gas,sensor=gas-0007,site=kukes,tunnel=t03 co_ppm=3.5 1795860000000000000")];
@@ -62,7 +36,7 @@ public sealed class RetryAfterDateTests : IAsyncLifetime
     [Fact]
     public async Task V2_503WithHttpDateRetryAfter_IsTransient()
     {
-        using var writer = new InfluxV2Writer(Options.Create(new InfluxOptions { Url = $"http://127.0.0.1:{_port}", Org = "org", Bucket = "b", Token = "t" }));
+        using var writer = new InfluxV2Writer(Options.Create(new InfluxOptions { Url = _proxy.Url, Org = "org", Bucket = "b", Token = "t" }));
         var outcome = await writer.WriteAsync(Lines(), CancellationToken.None);
         Assert.Equal(WriteStatus.Transient, outcome.Status);
     }
@@ -70,7 +44,7 @@ public sealed class RetryAfterDateTests : IAsyncLifetime
     [Fact]
     public async Task V1_503WithHttpDateRetryAfter_IsTransientAndWaitsUntilThatDate()
     {
-        using var writer = new InfluxV1Writer(Options.Create(new InfluxOptions { Url = $"http://127.0.0.1:{_port}", Database = "db" }));
+        using var writer = new InfluxV1Writer(Options.Create(new InfluxOptions { Url = _proxy.Url, Database = "db" }));
         var outcome = await writer.WriteAsync(Lines(), CancellationToken.None);
         Assert.Equal(WriteStatus.Transient, outcome.Status);
         Assert.InRange(outcome.RetryAfter ?? TimeSpan.Zero, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(31));
@@ -80,7 +54,7 @@ public sealed class RetryAfterDateTests : IAsyncLifetime
     public async Task V2_503WithHttpDateRetryAfter_ServiceKeepsRunning()
     {
         var broker = await MosquittoServer.SharedAsync();
-        await using var service = new IngestionService(broker.Host, broker.Port, $"http://127.0.0.1:{_port}", "unused", new Dictionary<string, string?>
+        await using var service = new IngestionService(broker.Host, broker.Port, _proxy.Url, "unused", new Dictionary<string, string?>
         {
             ["Telemetry__Influx__ApiVersion"] = "2",
             ["Telemetry__Influx__Org"] = "org",
