@@ -223,6 +223,7 @@ public sealed class AlertsEndToEndTests : IAsyncLifetime
         {
             Assert.Equal(0, await service.MetricAsync(Outcome(channel, "dropped")));
         }
+        Assert.Equal(2 * Pairs, await service.MetricAsync("telemetry_alert_events_total"));
 
         // At shutdown each channel's totals are the last lines of the (grouped) log: nothing left behind in its buffer.
         service.Process.Signal(ServerProcess.SigTerm);

@@ -1,6 +1,5 @@
 using Telemetry.Alerting.Notifications;
 using Telemetry.Contracts.Alerts;
-using Telemetry.Ingestion.Metrics;
 using Telemetry.Ingestion.Spool;
 using Telemetry.Ingestion.Storage;
 
@@ -11,7 +10,7 @@ namespace Telemetry.Ingestion.Alerts;
 /// once and reaches InfluxDB in order with the readings, through the same retries, even after an outage.
 /// The InfluxDB channel calls it from its one worker task, so the batch buffer is reused without locking.
 /// </summary>
-internal sealed class SpoolAlertWriter(DurableSpool spool, PointFactory points, IngestMetrics metrics) : IAlertPointWriter
+internal sealed class SpoolAlertWriter(DurableSpool spool, PointFactory points) : IAlertPointWriter
 {
     private readonly SpoolBatch _batch = new(initialCapacity: 1024);
 
@@ -32,6 +31,5 @@ internal sealed class SpoolAlertWriter(DurableSpool spool, PointFactory points, 
         }
         _batch.CreatedMs = events[0].Ts.ToUnixTimeMilliseconds();
         await spool.AppendAsync(_batch, ct);
-        metrics.AlertEvents.Inc(events.Count);
     }
 }

@@ -101,6 +101,8 @@ internal sealed class IngestMetrics
         {
             AlertChannelFullWaits.WithLabels(channel).IncTo(count);
         }
+        // Every event the engine emitted, whatever each channel then did with it (their outcomes are above).
+        AlertEvents.IncTo(alerts.Events);
         AlertQueueFull.IncTo(alerts.QueueFull);
         AlertQueueDropped.IncTo(alerts.Dropped);
     }
