@@ -30,6 +30,17 @@ public sealed partial class ConfigurationTests
         Assert.DoesNotContain("Unhandled exception", service.Output, StringComparison.Ordinal);
     }
 
+    // The URL is shown in logs and on the unauthenticated /health endpoint: a password in it would be shown too.
+    [Fact]
+    public async Task InfluxUrlWithCredentials_StopsStartUp_WithoutRepeatingThem()
+    {
+        await using var service = new IngestionService("127.0.0.1", FreePort.Next(), "http://admin:s3cr3t-pw@127.0.0.1:1", "unused");
+        service.Start();
+        Assert.Equal(2, await service.Process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("Telemetry:Influx:Url: credentials belong in", service.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cr3t-pw", service.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task InfluxV2WithoutToken_NamesEveryMissingSetting()
     {

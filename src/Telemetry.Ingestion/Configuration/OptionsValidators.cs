@@ -44,6 +44,11 @@ internal sealed class InfluxOptionsValidator : IValidateOptions<InfluxOptions>
         {
             errors.Add($"{s}:Url: '{o.Url}' is not an absolute http(s) URL");
         }
+        else if (o.IsConfigured && Uri.TryCreate(o.Url, UriKind.Absolute, out var withUser) && withUser.UserInfo.Length > 0)
+        {
+            // The URL is shown in logs and on the unauthenticated health endpoint, and the writers do not log in with it.
+            errors.Add($"{s}:Url: credentials belong in {s}:Username/Password (1.x) or {s}:Token (2.x), not in the URL (not repeated here)");
+        }
         if (o.IsConfigured && o.ApiVersion == 2)
         {
             foreach (var (key, value) in new[] { ("Org", o.Org), ("Bucket", o.Bucket), ("Token", o.Token) })
