@@ -63,7 +63,10 @@ public sealed class MqttOptions
     public bool UseEmbeddedBroker => string.IsNullOrWhiteSpace(Host);
 
     /// <summary>Where the service connects: the configured host, or the embedded broker on loopback.</summary>
-    public string BrokerHost => UseEmbeddedBroker ? "127.0.0.1" : Host;
+    public string BrokerHost => !UseEmbeddedBroker ? Host
+        : !System.Net.IPAddress.TryParse(EmbeddedBindAddress, out var bind) || bind.Equals(System.Net.IPAddress.Any) ? "127.0.0.1"
+        : bind.Equals(System.Net.IPAddress.IPv6Any) ? "::1"
+        : bind.ToString();
 }
 
 /// <summary><c>Telemetry:Influx</c> — where readings are forwarded (SPEC §6, §9).</summary>

@@ -21,9 +21,13 @@ internal sealed class EmbeddedBroker(IOptions<MqttOptions> options, ILogger<Embe
             return;
         }
         var factory = new MqttServerFactory();
+        // MQTTnet listens on IPv4 *and* [::] unless told otherwise: bind only the configured address.
+        var bind = IPAddress.Parse(o.EmbeddedBindAddress);
+        var isV6 = bind.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
         var serverOptions = factory.CreateServerOptionsBuilder()
             .WithDefaultEndpoint()
-            .WithDefaultEndpointBoundIPAddress(IPAddress.Parse(o.EmbeddedBindAddress))
+            .WithDefaultEndpointBoundIPAddress(isV6 ? IPAddress.None : bind)
+            .WithDefaultEndpointBoundIPV6Address(isV6 ? bind : IPAddress.None)
             .WithDefaultEndpointPort(o.Port)
             .WithPersistentSessions()
             // The service is the broker's main subscriber; let its queue absorb bursts instead of dropping.
