@@ -65,6 +65,8 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     // One journal append or rotation at a time; one snapshot at a time (a periodic one runs beside the loop).
     private readonly SemaphoreSlim _journalLock = new(1, 1);
     private readonly SemaphoreSlim _snapshotLock = new(1, 1);
+    // One batch (evaluation or acknowledgement) from the engine to the channels at a time, so events keep their order.
+    private readonly SemaphoreSlim _batchLock = new(1, 1);
     private Task _background = Task.CompletedTask;
     private readonly SilenceStore _silences = new();
     private readonly List<ChannelWorker> _workers = [];
@@ -185,15 +187,32 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     {
         var events = new List<AlertEvent>();
         AckResult result;
-        lock (_engineLock)
+        // In turn with the loop's batches: an acknowledgement's event must not reach the channels after a later clear.
+        await _batchLock.WaitAsync(cancellationToken);
+        try
         {
-            result = _engine.Acknowledge(alertId, by, note, events);
+            lock (_engineLock)
+            {
+                result = _engine.Acknowledge(alertId, by, note, events);
+            }
+            if (result == AckResult.Acknowledged)
+            {
+                // Durable before it is confirmed (HTTP 200, MQTT PUBACK): a journal record, or else a snapshot.
+                if (!await AppendJournalAsync(events) && !await SnapshotAsync())
+                {
+                    lock (_engineLock)
+                    {
+                        _engine.Unacknowledge(alertId, by);
+                    }
+                    throw new IOException($"the acknowledgement of {alertId} could not be saved");
+                }
+                Log.Acknowledged(_logger, alertId, by);
+                await DispatchAsync(events);
+            }
         }
-        if (result == AckResult.Acknowledged)
+        finally
         {
-            Log.Acknowledged(_logger, alertId, by);
-            await SnapshotAsync();
-            await DispatchAsync(events);
+            _batchLock.Release();
         }
         return result;
     }
@@ -203,16 +222,20 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     public async Task<Silence> AddSilenceAsync(Silence silence, CancellationToken cancellationToken = default)
     {
         _silences.Add(silence);
-        await SnapshotAsync();
+        if (!await SnapshotAsync())
+        {
+            _silences.Delete(silence.Id);
+            throw new IOException($"the silence {silence.Id} could not be saved");
+        }
         return silence;
     }
 
     public async Task<Silence?> ExpireSilenceAsync(string id, CancellationToken cancellationToken = default)
     {
         var s = _silences.Expire(id, _time.GetUtcNow());
-        if (s is not null)
+        if (s is not null && !await SnapshotAsync())
         {
-            await SnapshotAsync();
+            throw new IOException($"the expiry of silence {id} could not be saved");
         }
         return s;
     }
@@ -220,9 +243,9 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     public async Task<bool> DeleteSilenceAsync(string id, CancellationToken cancellationToken = default)
     {
         var deleted = _silences.Delete(id);
-        if (deleted)
+        if (deleted && !await SnapshotAsync())
         {
-            await SnapshotAsync();
+            throw new IOException($"the deletion of silence {id} could not be saved");
         }
         return deleted;
     }
@@ -270,31 +293,47 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
             {
                 break;
             }
-            if (read.IsCompleted)
+            await _batchLock.WaitAsync(CancellationToken.None);
+            try
             {
-                read = null;
-                Drain(events);
-            }
-            if (tick.IsCompleted)
-            {
-                tick = Task.Delay(_options.TickInterval, _time, stoppingToken);
-                lock (_engineLock)
+                if (read.IsCompleted)
                 {
-                    _engine.Tick(events);
+                    read = null;
+                    Drain(events);
                 }
+                if (tick.IsCompleted)
+                {
+                    tick = Task.Delay(_options.TickInterval, _time, stoppingToken);
+                    lock (_engineLock)
+                    {
+                        _engine.Tick(events);
+                    }
+                }
+                await PersistAsync(events);
+                await DispatchAsync(events);
+                events.Clear();
             }
-            await PersistAsync(events);
-            await DispatchAsync(events);
-            events.Clear();
+            finally
+            {
+                _batchLock.Release();
+            }
         }
         // Shutting down: evaluate all that was already queued (ingestion, stopped before us, acknowledged it to the
         // broker: it will not come again), save, and give the channels a moment to deliver.
-        while (_queue.Reader.TryPeek(out _))
+        await _batchLock.WaitAsync(CancellationToken.None);
+        try
         {
-            Drain(events);
+            while (_queue.Reader.TryPeek(out _))
+            {
+                Drain(events);
+            }
+            await SnapshotAsync();
+            await DispatchAsync(events);
         }
-        await SnapshotAsync();
-        await DispatchAsync(events);
+        finally
+        {
+            _batchLock.Release();
+        }
         await Task.WhenAll(_workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(5))));
         await _channelsStop.CancelAsync();
         foreach (var w in _workers)
@@ -356,7 +395,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         if (due && _background.IsCompleted)
         {
             _lastSaveMs = now;
-            _background = Task.Run(SnapshotAsync);
+            _background = Task.Run(async () => await SnapshotAsync());
         }
     }
 
@@ -434,7 +473,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     /// the loop). The journal's records so far are set apart first and deleted once the snapshot holds them, so what is
     /// journaled while it is written stays in the journal; the engine waits only for a few sensors at a time.
     /// </summary>
-    private async Task SnapshotAsync()
+    private async Task<bool> SnapshotAsync()
     {
         await _snapshotLock.WaitAsync();
         try
@@ -463,12 +502,14 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             _journal.DropPrevious();
             _snapshotDue = false;
+            return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // The journal keeps every record since the last snapshot that made it; the next one tries again.
             _metrics.SaveFailed();
             Log.SaveFailed(_logger, ex, _options.StateFile);
+            return false;
         }
         finally
         {
@@ -535,6 +576,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     public override void Dispose()
     {
         _journalLock.Dispose();
+        _batchLock.Dispose();
         _snapshotLock.Dispose();
         _channelsStop.Dispose();
         _journal.Dispose();

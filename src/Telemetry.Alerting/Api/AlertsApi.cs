@@ -54,12 +54,21 @@ public static class AlertsApi
                 return Results.Unauthorized();
             }
             var body = await ReadAsync<AckRequest>(http);
-            if (body?.By is not { Length: > 0 } by)
+            if (body?.By is not { } by || string.IsNullOrWhiteSpace(by))
             {
                 return Results.ValidationProblem(new Dictionary<string, string[]> { ["by"] = ["who acknowledges is required: {\"by\": \"name\", \"note\": \"...\"}"] });
             }
             var id = $"{site}/{tunnel}/{sensor}/{rule}";
-            return await alerts.AcknowledgeAsync(id, by, body.Note, http.RequestAborted) switch
+            AckResult result;
+            try
+            {
+                result = await alerts.AcknowledgeAsync(id, by, body.Note, http.RequestAborted);
+            }
+            catch (IOException ex)
+            {
+                return NotSaved(ex);
+            }
+            return result switch
             {
                 AckResult.NotFound => Results.NotFound(new { error = $"no active alert {id}" }),
                 _ => Results.Json(alerts.ActiveAlerts().FirstOrDefault(a => a.AlertId == id), AlertJson.Options),
@@ -83,7 +92,14 @@ public static class AlertsApi
             {
                 return Results.ValidationProblem(new Dictionary<string, string[]> { ["silence"] = [.. errors] });
             }
-            await alerts.AddSilenceAsync(silence, http.RequestAborted);
+            try
+            {
+                await alerts.AddSilenceAsync(silence, http.RequestAborted);
+            }
+            catch (IOException ex)
+            {
+                return NotSaved(ex);
+            }
             return Results.Json(silence, AlertJson.Options, statusCode: StatusCodes.Status201Created);
         });
 
@@ -93,7 +109,14 @@ public static class AlertsApi
             {
                 return Results.Unauthorized();
             }
-            return await alerts.ExpireSilenceAsync(id, http.RequestAborted) is { } s ? Results.Json(s, AlertJson.Options) : Results.NotFound();
+            try
+            {
+                return await alerts.ExpireSilenceAsync(id, http.RequestAborted) is { } s ? Results.Json(s, AlertJson.Options) : Results.NotFound();
+            }
+            catch (IOException ex)
+            {
+                return NotSaved(ex);
+            }
         });
 
         api.MapDelete("/silences/{id}", async (HttpContext http, string id, IAlertService alerts) =>
@@ -102,10 +125,20 @@ public static class AlertsApi
             {
                 return Results.Unauthorized();
             }
-            return await alerts.DeleteSilenceAsync(id, http.RequestAborted) ? Results.NoContent() : Results.NotFound();
+            try
+            {
+                return await alerts.DeleteSilenceAsync(id, http.RequestAborted) ? Results.NoContent() : Results.NotFound();
+            }
+            catch (IOException ex)
+            {
+                return NotSaved(ex);
+            }
         });
         return endpoints;
     }
+
+    // Not on disk, so not done: the caller must know, and try again (SPEC §8).
+    private static IResult NotSaved(IOException ex) => Results.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable);
 
     private static bool Authorized(HttpContext http)
     {

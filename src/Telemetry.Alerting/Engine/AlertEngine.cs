@@ -236,6 +236,16 @@ public sealed class AlertEngine : IAlertEngine
         return AckResult.Acknowledged;
     }
 
+    /// <summary>Takes back an acknowledgement that could not be saved (it was never confirmed).</summary>
+    internal void Unacknowledge(string alertId, string by)
+    {
+        var cut = alertId.LastIndexOf('/');
+        if (cut > 0 && _sensors.TryGetValue(alertId[..cut], out var s) && s.Rules.TryGetValue(alertId[(cut + 1)..], out var st) && st.AckBy == by)
+        {
+            (st.AckBy, st.AckNote, st.AckMs) = (null, null, null);
+        }
+    }
+
     public IReadOnlyList<ActiveAlert> ActiveAlerts()
     {
         var list = new List<ActiveAlert>();

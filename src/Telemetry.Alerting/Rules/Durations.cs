@@ -27,7 +27,8 @@ public static class Durations
             };
         if (unit > 0)
         {
-            if (!double.TryParse(digits, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) || !double.IsFinite(n))
+            if (!double.TryParse(digits, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n) || !double.IsFinite(n)
+                || Math.Round(n * unit) >= TimeSpan.MaxValue.TotalMilliseconds)
             {
                 return false;
             }

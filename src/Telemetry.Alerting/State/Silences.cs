@@ -49,6 +49,20 @@ public sealed record SilenceRequest
     [JsonPropertyName("created_by")] public string? CreatedBy { get; init; }
     [JsonPropertyName("comment")] public string? Comment { get; init; }
 
+    private static bool TryAdd(DateTimeOffset start, TimeSpan duration, out DateTimeOffset end)
+    {
+        try
+        {
+            end = start + duration;
+            return true;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            end = default;
+            return false;
+        }
+    }
+
     /// <summary>Checks the request; on success <paramref name="silence"/> is ready to store.</summary>
     public bool TryCreate(DateTimeOffset now, out Silence silence, out List<string> errors)
     {
@@ -66,9 +80,9 @@ public sealed record SilenceRequest
         DateTimeOffset? ends = EndsAt;
         if (Duration is not null)
         {
-            if (Rules.Durations.TryParse(Duration, out var d) && d > TimeSpan.Zero)
+            if (Rules.Durations.TryParse(Duration, out var d) && d > TimeSpan.Zero && TryAdd(starts, d, out var end))
             {
-                ends = starts + d;
+                ends = end;
             }
             else
             {

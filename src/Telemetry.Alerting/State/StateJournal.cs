@@ -38,7 +38,7 @@ public sealed class JournalChange
 /// The journal beside the state file (<c>{StateFile}.journal</c>): one JSON line per batch of transitions, appended and
 /// flushed to the disk before the batch is dispatched. Writing the whole state for every transition cost a large file
 /// rewrite per batch — in an alert storm most of the alert service's CPU — while a journal line costs what changed.
-/// The snapshot (<see cref="StateFile"/>) is still written atomically every <c>SaveInterval</c>, on acknowledgements,
+/// The snapshot (<see cref="StateFile"/>) is still written atomically every <c>SaveInterval</c>, on
 /// silences and shutdown, while the engine goes on: the records before it are set apart first
 /// (<c>{StateFile}.journal.previous</c>, <see cref="Rotate"/>) and deleted once it is on disk (<see cref="DropPrevious"/>),
 /// so the records journaled while it is written stay in the journal.

@@ -23,6 +23,7 @@ internal sealed partial class AlertingObserver(
 {
     private readonly string _ackPrefix = options.Value.TopicRoot + "/ack/";
     private readonly Dictionary<SensorEntry, IReadOnlyList<KeyValuePair<string, string>>?> _tags = [];
+    private readonly List<Task> _acks = [];
 
     /// <summary>The topic filter that carries acknowledgements; the ingress subscribes to it too.</summary>
     public string AckFilter => _ackPrefix + "#";
@@ -45,9 +46,21 @@ internal sealed partial class AlertingObserver(
             InvalidAck(logger, message.Topic);
             return true;
         }
-        // Acknowledging saves alert state (an fsync): run it beside the pipeline, and say what happened.
-        _ = AcknowledgeAsync(alertId, by, note);
+        // Acknowledging saves alert state (an fsync): run it beside the pipeline, and say what happened. The group this
+        // message is in is acknowledged to the broker only once it is saved (AcknowledgementsSavedAsync, SPEC §8).
+        _acks.Add(AcknowledgeAsync(alertId, by, note));
         return true;
+    }
+
+    public Task AcknowledgementsSavedAsync()
+    {
+        if (_acks.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        var all = Task.WhenAll(_acks);
+        _acks.Clear();
+        return all;
     }
 
     public bool IsKnownSensor(SensorAddress address, out IReadOnlyList<KeyValuePair<string, string>>? extraTags)

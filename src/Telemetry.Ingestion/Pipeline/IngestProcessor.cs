@@ -80,6 +80,7 @@ internal sealed class IngestProcessor(
                 NoteArrivals(group.Count);
                 batch.CreatedMs = time.GetUtcNow().ToUnixTimeMilliseconds();
                 await spool.AppendAsync(batch, stoppingToken);
+                await observer.AcknowledgementsSavedAsync();
                 metrics.ReadingsAccepted.Inc(batch.Readings);
                 metrics.GroupCommits.Inc();
                 await ingress.AcknowledgeAsync(group);
@@ -185,6 +186,9 @@ internal interface IReadingObserver
 {
     /// <summary>Consumes a message that is not a reading (an alert acknowledgement); true when it was one.</summary>
     bool TryHandleControlMessage(InboundMessage message);
+
+    /// <summary>Completes once what the control messages handled so far did is durable: awaited before the group's PUBACKs.</summary>
+    Task AcknowledgementsSavedAsync() => Task.CompletedTask;
 
     /// <summary>False for a sensor a strict registry does not know; otherwise the registry's extra tags (e.g. zone).</summary>
     bool IsKnownSensor(SensorAddress address, out IReadOnlyList<KeyValuePair<string, string>>? extraTags);

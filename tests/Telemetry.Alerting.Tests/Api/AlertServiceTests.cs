@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Telemetry.Alerting.Api;
+using Telemetry.Alerting.Engine;
 using Telemetry.Alerting.Notifications;
 using Telemetry.Alerting.State;
 using Telemetry.Alerting.Tests.Notifications;
@@ -473,5 +474,123 @@ public sealed class AlertServiceTests
         var request = new HttpRequestMessage(method, path) { Content = body };
         request.Headers.Add(AlertsApi.ApiKeyHeader, key);
         return host.Http.SendAsync(request);
+    }
+
+    private const string AckPath = "/api/alerts/kukes/t03/gas-0007/co-instant/ack";
+
+    // Only co-instant, and no periodic snapshot during a test: what is on disk is what a change itself saved.
+    private static Dictionary<string, string?> SlowSnapshots()
+    {
+        var settings = OnlyCoInstant();
+        settings["Telemetry:Alerts:SaveInterval"] = "01:00:00";
+        return settings;
+    }
+
+    [Fact]
+    public async Task Ack_ConfirmedWith200_SurvivesACrash_EvenWhenTheSnapshotCannotBeWritten()
+    {
+        using var dir = new TempDir("ack-crash");
+        var state = dir.Combine("live", "alerts-state.json");
+        var crashed = dir.Combine("crashed", "alerts-state.json");
+        var first = new RecordingChannel();
+        await using (var host = await AlertHost.StartAsync(state, SlowSnapshots(), s => s.AddSingleton<IAlertChannel>(first)))
+        {
+            host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+            await Poll.UntilAsync(() => first.Events.Count == 1, "the raise");
+            // The snapshot's temporary file cannot be created (as on a full or failing disk); the journal still works.
+            Directory.CreateDirectory(state + ".tmp");
+            var ok = await Send(host, HttpMethod.Post, AckPath, JsonContent.Create(new { by = "ana" }));
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            CopyStateFiles(state, crashed); // SIGKILL now: the files as they are
+        }
+
+        await using var again = await AlertHost.StartAsync(crashed, SlowSnapshots());
+        Assert.Equal("ana", Assert.Single(again.Alerts.ActiveAlerts()).AcknowledgedBy);
+    }
+
+    [Fact]
+    public async Task Ack_WhileTheAlertClears_NeverLeavesAnAcknowledgedStateAfterTheClear()
+    {
+        using var dir = new TempDir("ack-order");
+        var state = dir.Combine("live", "alerts-state.json");
+        var mqtt = new RecordingChannel("mqtt-rec");
+        var first = new RecordingChannel();
+        await using var host = await AlertHost.StartAsync(state, SlowSnapshots(), s =>
+        {
+            s.AddSingleton<IMqttPublisher>(mqtt);
+            s.AddSingleton<IAlertChannel>(first);
+        });
+        host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+        await Poll.UntilAsync(() => first.Events.Count == 1, "the raise");
+
+        // A disk that is slow for the acknowledgement's snapshot (a FIFO: opening it waits for a reader).
+        var pipe = state + ".tmp";
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+        var ack = host.Alerts.AcknowledgeAsync("kukes/t03/gas-0007/co-instant", "ana", null);
+        // Meanwhile the gas clears: the engine journals and dispatches the clear.
+        host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 0, TimeSpan.FromSeconds(1))]);
+        await Poll.UntilAsync(() => first.Events.Any(e => e.State == AlertState.Cleared), "the clear");
+        using (var drain = Shell("cat \"$1\" >/dev/null", pipe))
+        {
+            Assert.Equal(AckResult.Acknowledged, await ack);
+            drain.Kill(entireProcessTree: true);
+        }
+        File.Delete(pipe);
+        await Poll.UntilAsync(() => first.Events.Count == 3, "the acknowledged event");
+
+        Assert.Empty(host.Alerts.ActiveAlerts());
+        await Poll.UntilAsync(() => mqtt.Published.Count >= 4, "the MQTT publishes");
+        var retained = mqtt.Published.Last(p => p.Retain && p.Topic == "alerts/kukes/t03/gas-0007/co-instant");
+        Assert.Empty(retained.Payload); // no retained "active" alert for an alert that is cleared
+        // The channels must see the alert's events in the order they happened: the clear is the last word.
+        Assert.Equal([AlertState.Raised, AlertState.Acknowledged, AlertState.Cleared], first.Events.Select(e => e.State));
+    }
+
+    [Fact]
+    public async Task Ack_ByOnlyWhitespace_IsA400_NotA500()
+    {
+        using var dir = new TempDir("ack-ws");
+        var recording = new RecordingChannel();
+        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), SlowSnapshots(), s => s.AddSingleton<IAlertChannel>(recording));
+        host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+        await Poll.UntilAsync(() => recording.Events.Count == 1, "the raise");
+        var response = await Send(host, HttpMethod.Post, AckPath, JsonContent.Create(new { by = "   " }));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"sensor":"gas-0007","created_by":"ana","duration":"99999999999999999999d"}""")]
+    [InlineData("""{"sensor":"gas-0007","created_by":"ana","duration":"3000000d"}""")]
+    [InlineData("""{"sensor":"gas-0007","created_by":"ana","starts_at":"9999-12-31T00:00:00Z","duration":"2d"}""")]
+    public async Task Silence_WithAHugeDuration_IsA400_NotA500(string json)
+    {
+        using var dir = new TempDir("silence-huge");
+        await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), SlowSnapshots());
+        var response = await Send(host, HttpMethod.Post, "/api/silences", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Ack_ThatCannotBeSavedAtAll_IsRefused_AndNotApplied()
+    {
+        using var dir = new TempDir("ack-disk");
+        var state = dir.Combine("live", "alerts-state.json");
+        var recording = new RecordingChannel();
+        await using var host = await AlertHost.StartAsync(state, SlowSnapshots(), s => s.AddSingleton<IAlertChannel>(recording));
+        host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+        await Poll.UntilAsync(() => recording.Events.Count == 1, "the raise");
+        Directory.CreateDirectory(state + ".tmp"); // no snapshot can be written
+        var silence = await Send(host, HttpMethod.Post, "/api/silences", JsonContent.Create(new { sensor = "gas-0007", duration = "1h", created_by = "ana" }));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, silence.StatusCode);
+        Assert.Empty(host.Alerts.Silences());
+        Directory.CreateDirectory(state + ".journal"); // and no journal either (it was set apart by that snapshot)
+        var ack = await Send(host, HttpMethod.Post, AckPath, JsonContent.Create(new { by = "ana" }));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ack.StatusCode);
+        Assert.Null(Assert.Single(host.Alerts.ActiveAlerts()).AcknowledgedBy);
+        Directory.Delete(state + ".tmp");
+        Directory.Delete(state + ".journal");
     }
 }
