@@ -180,6 +180,34 @@ public sealed class AlertsEndToEndTests : IAsyncLifetime
         Assert.Equal(["ana", "bo"], rows.Select(r => r["acknowledged_by"].GetString()).Order());
     }
 
+    // An acknowledgement published with the retain flag acknowledges the alert then; but the broker keeps it and sends
+    // it again to every new subscription, so after a restart with a fresh session it would acknowledge, silently, a
+    // later episode of the alert (and stop its red repeats). A retained copy is ignored, and said so.
+    [Fact]
+    public async Task RetainedAcknowledgement_AfterARestart_DoesNotAcknowledgeALaterEpisode()
+    {
+        var service = await StartAsync();
+        var t = Feed.BaseMs() + 3_000_000;
+        await PublishCh4Async(service, t, 30);
+        await EventsAsync(service, 1, "raised red");
+        var ack = $"{service.AlertsRoot}/ack/kukes/t03/{Sensor}/ch4-lel";
+        await _sensor.PublishAsync(ack, """{"by":"ana"}""", retain: true);
+        await EventsAsync(service, 2, "acknowledged");
+        await PublishCh4Async(service, t + 1_000, 0);
+        await EventsAsync(service, 3, "cleared");
+        await PublishCh4Async(service, t + 2_000, 30);
+        await EventsAsync(service, 4, "raised again");
+
+        // A fresh session (its expiry passed, or another client id): the broker sends the retained messages again.
+        service.Set("Telemetry__Mqtt__ClientId", "fresh-" + Guid.NewGuid().ToString("N")[..8]);
+        await service.RestartAsync();
+        await Poll.UntilAsync(() => service.Output.Contains($"Ignored a retained acknowledgement on {ack}", StringComparison.Ordinal) || Events(service).Count > 4,
+            "the retained acknowledgement handled");
+        Assert.Equal(4, Events(service).Count);
+        Assert.Contains("\"acknowledged_by\":null", await service.GetAsync("/api/alerts"), StringComparison.Ordinal);
+        await _sensor.PublishAsync(ack, [], retain: true);
+    }
+
     [Fact]
     public async Task FlappingSensor_EveryEventInInfluxAndTheLog_MqttInOrderWithTheNewestStateLast()
     {

@@ -41,6 +41,13 @@ internal sealed partial class AlertingObserver(
             // published by this service itself: nothing to do.
             return true;
         }
+        if (message.Retained)
+        {
+            // An acknowledgement is an act, not a state: a retained one would come again at every subscription (each
+            // restart) and acknowledge, silently, whatever later episode of that alert is active then.
+            RetainedAck(logger, message.Topic);
+            return true;
+        }
         if (!TryReadAck(message.Payload, out var by, out var note))
         {
             InvalidAck(logger, message.Topic);
@@ -117,6 +124,9 @@ internal sealed partial class AlertingObserver(
 
     [LoggerMessage(5001, LogLevel.Warning, "Ignored acknowledgement on {Topic}: the payload must be JSON {{\"by\": \"name\", \"note\": \"...\"}}")]
     private static partial void InvalidAck(ILogger logger, string topic);
+
+    [LoggerMessage(5004, LogLevel.Warning, "Ignored a retained acknowledgement on {Topic}: it was published with the retain flag, and would acknowledge every later episode of that alert at each restart. Publish acknowledgements without retain; clear this one with an empty retained message")]
+    private static partial void RetainedAck(ILogger logger, string topic);
 
     [LoggerMessage(5002, LogLevel.Information, "Acknowledgement of {AlertId} by {By} over MQTT: {Result}")]
     private static partial void Acknowledged(ILogger logger, string alertId, string by, string result);

@@ -212,7 +212,7 @@ internal sealed class MqttIngress : BackgroundService, IAcknowledger
         }
         var packetId = publish.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce ? (ushort)0 : publish.PacketIdentifier;
         var inbound = new InboundMessage(publish.Topic, publish.Payload.IsEmpty ? [] : System.Buffers.BuffersExtensions.ToArray(publish.Payload),
-            _time.GetUtcNow().ToUnixTimeMilliseconds(), connection, packetId, Interlocked.Read(ref _generation));
+            _time.GetUtcNow().ToUnixTimeMilliseconds(), connection, packetId, Interlocked.Read(ref _generation), publish.Retain);
         _metrics.MessagesReceived.Inc();
         return _queue.Writer.TryWrite(inbound) ? ValueTask.CompletedTask : new ValueTask(WriteSlowAsync(inbound));
     }
