@@ -68,9 +68,19 @@ public sealed record SilenceRequest
     {
         errors = [];
         silence = null!;
-        if (Site is null && Tunnel is null && Sensor is null && Rule is null)
+        if (string.IsNullOrWhiteSpace(Site) && string.IsNullOrWhiteSpace(Tunnel) && string.IsNullOrWhiteSpace(Sensor) && string.IsNullOrWhiteSpace(Rule))
         {
             errors.Add("a silence needs at least one of site, tunnel, sensor, rule");
+        }
+        // Sensor and tunnel names are only unique within their tunnel and site: "gas-0007" alone would mute every
+        // gas-0007 of the complex, red notifications included. A rule alone is allowed (mute it everywhere, knowingly).
+        if (!string.IsNullOrWhiteSpace(Sensor) && (string.IsNullOrWhiteSpace(Site) || string.IsNullOrWhiteSpace(Tunnel)))
+        {
+            errors.Add("a silence for a sensor names its site and tunnel too");
+        }
+        else if (!string.IsNullOrWhiteSpace(Tunnel) && string.IsNullOrWhiteSpace(Site))
+        {
+            errors.Add("a silence for a tunnel names its site too");
         }
         if (string.IsNullOrWhiteSpace(CreatedBy))
         {

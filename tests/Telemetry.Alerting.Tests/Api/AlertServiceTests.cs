@@ -59,7 +59,7 @@ public sealed class AlertServiceTests
     {
         using var dir = new TempDir("alerts-api");
         await using var host = await AlertHost.StartAsync(dir.Combine("state.json"));
-        var request = JsonContent.Create(new { tunnel = "t03", rule = "co-instant", duration = "2h", created_by = "ana", comment = "calibration" });
+        var request = JsonContent.Create(new { site = "kukes", tunnel = "t03", rule = "co-instant", duration = "2h", created_by = "ana", comment = "calibration" });
         Assert.Equal(HttpStatusCode.Unauthorized, (await host.Http.PostAsync("/api/silences", request)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await Send(host, HttpMethod.Post, "/api/silences", JsonContent.Create(new { duration = "2h", created_by = "ana" }))).StatusCode);
         var created = await Send(host, HttpMethod.Post, "/api/silences", request);
@@ -562,10 +562,14 @@ public sealed class AlertServiceTests
     }
 
     [Theory]
-    [InlineData("""{"sensor":"gas-0007","created_by":"ana","duration":"99999999999999999999d"}""")]
-    [InlineData("""{"sensor":"gas-0007","created_by":"ana","duration":"3000000d"}""")]
-    [InlineData("""{"sensor":"gas-0007","created_by":"ana","starts_at":"9999-12-31T00:00:00Z","duration":"2d"}""")]
-    public async Task Silence_WithAHugeDuration_IsA400_NotA500(string json)
+    [InlineData("""{"site":"kukes","tunnel":"t03","sensor":"gas-0007","created_by":"ana","duration":"99999999999999999999d"}""")]
+    [InlineData("""{"site":"kukes","tunnel":"t03","sensor":"gas-0007","created_by":"ana","duration":"3000000d"}""")]
+    [InlineData("""{"site":"kukes","tunnel":"t03","sensor":"gas-0007","created_by":"ana","starts_at":"9999-12-31T00:00:00Z","duration":"2d"}""")]
+    // A sensor's or a tunnel's name alone would mute it at every site and tunnel that has one.
+    [InlineData("""{"sensor":"gas-0007","created_by":"ana","duration":"2h"}""")]
+    [InlineData("""{"tunnel":"t03","created_by":"ana","duration":"2h"}""")]
+    [InlineData("""{"site":"","created_by":"ana","duration":"2h"}""")]
+    public async Task Silence_Invalid_IsA400_NotA500OrTooBroad(string json)
     {
         using var dir = new TempDir("silence-huge");
         await using var host = await AlertHost.StartAsync(dir.Combine("state.json"), SlowSnapshots());
@@ -583,7 +587,7 @@ public sealed class AlertServiceTests
         host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
         await Poll.UntilAsync(() => recording.Events.Count == 1, "the raise");
         Directory.CreateDirectory(state + ".tmp"); // no snapshot can be written
-        var silence = await Send(host, HttpMethod.Post, "/api/silences", JsonContent.Create(new { sensor = "gas-0007", duration = "1h", created_by = "ana" }));
+        var silence = await Send(host, HttpMethod.Post, "/api/silences", JsonContent.Create(new { site = "kukes", tunnel = "t03", sensor = "gas-0007", duration = "1h", created_by = "ana" }));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, silence.StatusCode);
         Assert.Empty(host.Alerts.Silences());
         Directory.CreateDirectory(state + ".journal"); // and no journal either (it was set apart by that snapshot)
