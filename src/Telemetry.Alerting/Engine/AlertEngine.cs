@@ -142,16 +142,9 @@ public sealed class AlertEngine : IAlertEngine
                     continue; // this rule has judged a reading of this time already: a duplicate
                 }
                 st.LastInputMs = t;
-                // A reading judged at the clock's time keeps its own time here until the clock passes it, so that a
-                // redelivery of it is still known as a duplicate (LastInputMs holds the clock's time, not its own).
-                st.AheadMs?.RemoveAll(x => x <= t);
-                if (r.TimestampMs > t)
+                if (st.AheadMs is not null || r.TimestampMs > t)
                 {
-                    (st.AheadMs ??= []).Add(r.TimestampMs);
-                }
-                if (st.AheadMs is { Count: 0 })
-                {
-                    st.AheadMs = null;
+                    NoteAhead(st, r.TimestampMs, t);
                 }
                 if (Feed(rule, st, t, v) is { } m)
                 {
@@ -398,9 +391,9 @@ public sealed class AlertEngine : IAlertEngine
                     if (firstMs is null)
                     {
                         firstMs = r.TimestampMs;
-                        firstInAlarm = scratch.Level != AlertLevel.Normal || scratch.AmberPendingMs is not null || scratch.RedPendingMs is not null;
+                        firstInAlarm = InAlarm(scratch);
                     }
-                    if (firstBreakMs is null && scratch.Level == AlertLevel.Normal && scratch.AmberPendingMs is null && scratch.RedPendingMs is null)
+                    if (firstBreakMs is null && !InAlarm(scratch))
                     {
                         firstBreakMs = r.TimestampMs;
                     }
@@ -449,7 +442,7 @@ public sealed class AlertEngine : IAlertEngine
                     // Its raise was reported with the earlier array: the rest of its events are news, and it now ends here.
                     carried = null;
                     var raised = g[0];
-                    var level = raised.Level == Messages.Level(AlertLevel.Red) ? AlertLevel.Red : AlertLevel.Amber;
+                    var level = LevelOf(raised);
                     if (c.EndLevel is { } was && was != level)
                     {
                         // It was reported at another level at the cut: the change of level is news.
@@ -467,7 +460,7 @@ public sealed class AlertEngine : IAlertEngine
                         events.Add(g[i]);
                     }
                     live.Episodes.Remove(c);
-                    live.AddEpisode(new Episode { FromMs = c.FromMs, ToMs = to, OpenEnded = open, EndLevel = open ? EndLevel(g) : null });
+                    live.AddEpisode(new Episode { FromMs = c.FromMs, ToMs = to, OpenEnded = open, EndLevel = open ? LevelOf(g[^1]) : null });
                 }
                 else if (!live.Episodes.Any(x => x.FromMs <= to && from <= (x.ToMs ?? long.MaxValue)))
                 {
@@ -475,15 +468,41 @@ public sealed class AlertEngine : IAlertEngine
                     {
                         events.Add(e);
                     }
-                    live.AddEpisode(new Episode { FromMs = from, ToMs = to, OpenEnded = open, EndLevel = open ? EndLevel(g) : null });
+                    live.AddEpisode(new Episode { FromMs = from, ToMs = to, OpenEnded = open, EndLevel = open ? LevelOf(g[^1]) : null });
                 }
                 g.Clear();
             }
         }
     }
 
-    private static AlertLevel EndLevel(List<AlertEvent> g) =>
-        g[^1].Level == Messages.Level(AlertLevel.Red) ? AlertLevel.Red : AlertLevel.Amber;
+    // An active event's level (amber or red) back from its text.
+    private static AlertLevel LevelOf(AlertEvent e) => e.Level == Messages.Level(AlertLevel.Red) ? AlertLevel.Red : AlertLevel.Amber;
+
+    // At or past a level, or on the way there (a `for` pending): not clean air.
+    private static bool InAlarm(RuleState st) => st.Level != AlertLevel.Normal || st.AmberPendingMs is not null || st.RedPendingMs is not null;
+
+    // A reading judged at the clock's time keeps its own time until the clock passes it, so that a redelivery of it is
+    // still known as a duplicate (LastInputMs holds the clock's time, not its own). Off the usual path: only for a
+    // sensor whose clock runs ahead of ours.
+    private static void NoteAhead(RuleState st, long own, long judgedAt)
+    {
+        var ahead = st.AheadMs ??= [];
+        for (var i = ahead.Count - 1; i >= 0; i--)
+        {
+            if (ahead[i] <= judgedAt)
+            {
+                ahead.RemoveAt(i);
+            }
+        }
+        if (own > judgedAt)
+        {
+            ahead.Add(own);
+        }
+        if (ahead.Count == 0)
+        {
+            st.AheadMs = null;
+        }
+    }
 
     private double? Feed(RuleDefinition rule, RuleState st, long t, double v)
     {

@@ -38,6 +38,8 @@ internal sealed partial class DurableSpool : IDisposable
     private TaskCompletionSource _spaceAvailable = NewSignal();
     private FileStream? _reader;
     private readonly Func<string, FileStream> _openSegment;
+    // The tail holds part of a failed append that could not be cut off (under _appendLock).
+    private bool _tailTorn;
     private long _readerIndex = -1;
 
     public DurableSpool(IOptions<SpoolOptions> options, IngestMetrics metrics, ILogger<DurableSpool> logger)
@@ -94,25 +96,26 @@ internal sealed partial class DurableSpool : IDisposable
         {
             await WaitForSpaceAsync(size, ct);
             var tail = _tail!;
+            if (_tailTorn)
+            {
+                // An earlier append failed and could not be cut back then: try again, and append nothing behind it.
+                long durable;
+                lock (_gate)
+                {
+                    durable = _segments[_tailIndex];
+                }
+                CutBack(tail, durable);
+                if (_tailTorn)
+                {
+                    throw new IOException($"spool segment {tail.Name} could not be cut back to its last durable record");
+                }
+            }
             if (tail.Length > 0 && tail.Length + size > _o.SegmentBytes)
             {
                 tail = RollSegment();
             }
             SpoolRecord.WriteHeader(_header, batch.Payload, batch.Lines, batch.Readings, batch.CreatedMs);
-            long before;
-            lock (_gate)
-            {
-                before = _segments[_tailIndex];
-            }
-            if (tail.Length != before)
-            {
-                // An earlier append failed and could not be cut back then: try again, and append nothing behind it.
-                CutBack(tail, before);
-                if (tail.Length != before)
-                {
-                    throw new IOException($"spool segment {tail.Name} could not be cut back to its last durable record");
-                }
-            }
+            var before = tail.Position;
             try
             {
                 tail.Write(_header);
@@ -380,17 +383,19 @@ internal sealed partial class DurableSpool : IDisposable
         return _tail;
     }
 
-    private static void CutBack(FileStream tail, long length)
+    private void CutBack(FileStream tail, long length)
     {
         try
         {
             tail.SetLength(length);
             tail.Seek(length, SeekOrigin.Begin);
+            _tailTorn = false;
         }
         catch (IOException)
         {
             // Cannot even truncate: the next append tries again first and appends nothing behind it; a restart's
             // recovery cuts the torn record off, as after a crash.
+            _tailTorn = true;
         }
     }
 

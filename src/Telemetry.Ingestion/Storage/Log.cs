@@ -8,9 +8,6 @@ internal static partial class Log
     [LoggerMessage(2002, LogLevel.Error, "{Target} refused our credentials ({Detail}): check Telemetry:Influx:Token or Username/Password. Readings stay in the spool; retrying every {Delay}")]
     public static partial void AuthFailed(ILogger logger, string target, string detail, TimeSpan delay);
 
-    [LoggerMessage(2003, LogLevel.Warning, "InfluxDB refused a point; quarantined as write_rejected: {Line} ({Detail})")]
-    public static partial void PointRefused(ILogger logger, string line, string detail);
-
     [LoggerMessage(2004, LogLevel.Critical, "InfluxDB refused the write_rejected row itself ({Detail}); the point was: {Line}")]
     public static partial void QuarantineRefused(ILogger logger, string detail, string line);
 

@@ -21,7 +21,7 @@ internal sealed partial class ResilientWriter(
     IOptions<InfluxOptions> options,
     TimeProvider time,
     ILogger<ResilientWriter> logger,
-    Pipeline.RejectionLog? rejectionLog = null)
+    Pipeline.RejectionLog rejectionLog)
 {
     private readonly InfluxOptions _o = options.Value;
     private long _lastAuthLogTicks;
@@ -118,14 +118,7 @@ internal sealed partial class ResilientWriter(
         metrics.Rejected(RejectionReason.WriteRejected);
         var excerpt = text.Length > 300 ? text[..300] : text;
         // One line per reason per interval under a flood (SPEC §10), like every other rejection.
-        if (rejectionLog is not null)
-        {
-            rejectionLog.Note(RejectionReason.WriteRejected, "", field, $"{detail.Trim()}: {excerpt}");
-        }
-        else
-        {
-            Log.PointRefused(logger, excerpt, detail.Trim());
-        }
+        rejectionLog.Note(RejectionReason.WriteRejected, "", field, $"{detail.Trim()}: {excerpt}");
         var outcome = await WriteWithRetriesAsync([Encoding.UTF8.GetBytes(row)], ct);
         if (outcome.Status != WriteStatus.Ok)
         {

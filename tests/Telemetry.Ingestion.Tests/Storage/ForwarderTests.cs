@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Telemetry.Ingestion.Configuration;
 using Telemetry.Ingestion.Metrics;
+using Telemetry.Ingestion.Pipeline;
 using Telemetry.Ingestion.Spool;
 using Telemetry.Ingestion.Storage;
 using Telemetry.Testing;
@@ -65,7 +66,8 @@ public sealed class ForwarderTests : IDisposable
         var writer = new SurprisingWriter();
         await using var services = new ServiceCollection()
             .AddSingleton<IInfluxWriter>(writer)
-            .AddSingleton(new ResilientWriter(writer, new PointFactory(Options.Create(new IngestionOptions()), TimeProvider.System), metrics, influx, TimeProvider.System, NullLogger<ResilientWriter>.Instance))
+            .AddSingleton(new ResilientWriter(writer, new PointFactory(Options.Create(new IngestionOptions()), TimeProvider.System), metrics, influx, TimeProvider.System, NullLogger<ResilientWriter>.Instance,
+            new RejectionLog(NullLogger<RejectionLog>.Instance)))
             .BuildServiceProvider();
         using var forwarder = new Forwarder(spool, services, influx, Options.Create(new IngestionOptions()), metrics, TimeProvider.System, NullLogger<Forwarder>.Instance);
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Telemetry.Ingestion.Configuration;
 using Telemetry.Ingestion.Metrics;
+using Telemetry.Ingestion.Pipeline;
 using Telemetry.Ingestion.Storage;
 using Telemetry.Testing;
 
@@ -49,7 +50,8 @@ public sealed class MissingTargetTests
         });
         using var v2 = new InfluxV2Writer(influx);
         var points = new PointFactory(Options.Create(new IngestionOptions { Instance = "test" }), TimeProvider.System);
-        var writer = new ResilientWriter(v2, points, new IngestMetrics(), influx, TimeProvider.System, NullLogger<ResilientWriter>.Instance);
+        var writer = new ResilientWriter(v2, points, new IngestMetrics(), influx, TimeProvider.System, NullLogger<ResilientWriter>.Instance,
+            new RejectionLog(NullLogger<RejectionLog>.Instance));
         var lines = Enumerable.Range(0, 4)
             .Select(i => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes($"gas,sensor=g-{i},site=kukes,tunnel=t03 co_ppm=3.5 {1_800_000_000_000_000_000L + i}"))
             .ToList();
