@@ -26,6 +26,14 @@ public interface IAlertPipeline
 
     /// <summary><see cref="Post"/> without blocking a thread while the queue is full.</summary>
     ValueTask<bool> PostAsync(SensorAddress sensor, IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Completes once every message posted before the call has been evaluated and the alert state it changed saved.
+    /// The ingestion acknowledges a message to the broker only then (SPEC §8): a crash before it means the broker
+    /// delivers the message again, not a stored reading whose alert was never raised. Faults if the alert service failed
+    /// or stopped first, so that nothing is acknowledged unevaluated.
+    /// </summary>
+    Task EvaluatedAsync();
 }
 
 /// <summary>What people do with alerts: look, acknowledge, silence (HTTP API, MQTT <c>alerts/ack/…</c>).</summary>
@@ -78,6 +86,16 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private bool _windowsDirty;
     private long _lastSaveMs;
     private readonly LogThrottle _fullLog = new(TimeSpan.FromSeconds(10));
+
+    // Messages posted so far, taken by the loop, and evaluated and saved; EvaluatedAsync's callers wait, each for the
+    // count of posts it has seen.
+    private long _posted;
+    private long _taken;
+    private long _evaluated;
+    private Exception? _stopped;
+    private readonly Lock _postLock = new();
+    private readonly Lock _waitersLock = new();
+    private readonly PriorityQueue<TaskCompletionSource, long> _waiters = new();
 
     public AlertService(IOptions<AlertingOptions> options, IOptions<AlertRules> rules, SensorRegistry registry, TimeProvider time,
         ILoggerFactory loggers, AlertMetrics metrics, IHttpClientFactory http, IEnumerable<IAlertChannel> extraChannels, IServiceProvider services)
@@ -139,17 +157,78 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     public bool Post(SensorAddress sensor, IReadOnlyList<Reading> readings)
     {
         var item = (sensor, Copy(readings));
-        if (_queue.Writer.TryWrite(item))
-        {
-            return true;
-        }
-        return WaitForRoomAsync(item, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return TryWrite(item) || WaitForRoomAsync(item, CancellationToken.None).AsTask().GetAwaiter().GetResult();
     }
 
     public ValueTask<bool> PostAsync(SensorAddress sensor, IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default)
     {
         var item = (sensor, Copy(readings));
-        return _queue.Writer.TryWrite(item) ? ValueTask.FromResult(true) : WaitForRoomAsync(item, cancellationToken);
+        return TryWrite(item) ? ValueTask.FromResult(true) : WaitForRoomAsync(item, cancellationToken);
+    }
+
+    // Written and counted as one step, so that the count of posts never runs ahead of, or behind, the queue's order.
+    private bool TryWrite((SensorAddress Sensor, Reading[] Readings) item)
+    {
+        lock (_postLock)
+        {
+            if (!_queue.Writer.TryWrite(item))
+            {
+                return false;
+            }
+            _posted++;
+            return true;
+        }
+    }
+
+    public Task EvaluatedAsync()
+    {
+        long upto;
+        lock (_postLock)
+        {
+            upto = _posted;
+        }
+        lock (_waitersLock)
+        {
+            if (_evaluated >= upto)
+            {
+                return Task.CompletedTask;
+            }
+            if (_stopped is not null)
+            {
+                return Task.FromException(_stopped);
+            }
+            // Resumed on the thread pool: the caller's continuation (the broker's acknowledgements) must not run on the loop.
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Enqueue(done, upto);
+            return done.Task;
+        }
+    }
+
+    /// <summary>Everything taken from the queue so far is evaluated and saved: releases who waits for it.</summary>
+    private void MarkEvaluated()
+    {
+        lock (_waitersLock)
+        {
+            _evaluated = _taken;
+            while (_waiters.TryPeek(out var done, out var upto) && upto <= _evaluated)
+            {
+                _waiters.Dequeue();
+                done.SetResult();
+            }
+        }
+    }
+
+    /// <summary>Nothing more will be evaluated: whoever waits, or comes to wait, gets <paramref name="reason"/>.</summary>
+    private void StopEvaluating(Exception reason)
+    {
+        lock (_waitersLock)
+        {
+            _stopped = reason;
+            while (_waiters.TryDequeue(out var done, out _))
+            {
+                done.SetException(reason);
+            }
+        }
     }
 
     private async ValueTask<bool> WaitForRoomAsync((SensorAddress Sensor, Reading[] Readings) item, CancellationToken cancellationToken)
@@ -164,8 +243,14 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
         try
         {
-            await _queue.Writer.WriteAsync(item, linked.Token);
-            return true;
+            while (await _queue.Writer.WaitToWriteAsync(linked.Token))
+            {
+                if (TryWrite(item))
+                {
+                    return true;
+                }
+            }
+            return false;
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
@@ -250,7 +335,19 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         return deleted;
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => RunAsync(stoppingToken);
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RunAsync(stoppingToken);
+        }
+        catch (Exception ex)
+        {
+            // The host stops on this; meanwhile the ingestion acknowledges nothing more, so the broker keeps it all.
+            StopEvaluating(new InvalidOperationException("the alert service failed", ex));
+            throw;
+        }
+    }
 
     /// <summary>The service's loop, then its shutdown once <paramref name="stoppingToken"/> is cancelled.</summary>
     internal async Task RunAsync(CancellationToken stoppingToken)
@@ -310,6 +407,8 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                     }
                 }
                 await PersistAsync(events);
+                // Saved (or, on a failing disk, logged as not): the messages may be acknowledged to the broker.
+                MarkEvaluated();
                 await DispatchAsync(events);
                 events.Clear();
             }
@@ -328,11 +427,14 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                 Drain(events);
             }
             await SnapshotAsync();
+            MarkEvaluated();
             await DispatchAsync(events);
         }
         finally
         {
             _batchLock.Release();
+            // What is posted from now on is not evaluated: its poster must not acknowledge it.
+            StopEvaluating(new InvalidOperationException("the alert service has stopped"));
         }
         await Task.WhenAll(_workers.Select(w => w.StopAsync(TimeSpan.FromSeconds(5))));
         await _channelsStop.CancelAsync();
@@ -351,6 +453,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
             {
                 _engine.Evaluate(item.Sensor, item.Readings, events);
                 _windowsDirty = true;
+                _taken++;
             }
         }
     }
@@ -424,7 +527,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
             }
             return true;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
         {
             _metrics.SaveFailed();
             Log.SaveFailed(_logger, ex, _journal.FilePath);

@@ -29,6 +29,7 @@ public static class IngestionServiceExtensions
         services.AddSingleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>();
         services.AddSingleton<IValidateOptions<InfluxOptions>, InfluxOptionsValidator>();
         services.AddSingleton<IValidateOptions<SpoolOptions>, SpoolOptionsValidator>();
+        services.AddSingleton<IValidateOptions<AlertingOptions>, AlertQueueValidator>();
 
         // Give the spool time to drain on SIGTERM before the host gives up on the services.
         var shutdown = builder.Configuration.GetValue($"{IngestionOptions.Section}:ShutdownTimeout", TimeSpan.FromSeconds(30));

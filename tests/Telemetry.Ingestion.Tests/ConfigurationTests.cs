@@ -16,6 +16,7 @@ public sealed partial class ConfigurationTests
     [InlineData("Telemetry__Ingestion__MaxPayloadBytes", "-1", "Telemetry:Ingestion:MaxPayloadBytes")]
     [InlineData("Telemetry__Ingestion__GroupCommitLinger", "00:00:02", "Telemetry:Ingestion:GroupCommitLinger")]
     [InlineData("Telemetry__Alerts__MqttEventsPerSecond", "-1", "Telemetry:Alerts:MqttEventsPerSecond")]
+    [InlineData("Telemetry__Alerts__QueueCapacity", "8000", "Telemetry:Alerts:QueueCapacity (8000) must be at least Telemetry:Mqtt:ReceiveMaximum (8192)")]
     [InlineData("urls", "notaurl", "urls: 'notaurl'")]
     [InlineData("urls", "http://127.0.0.1:99999", "urls: 'http://127.0.0.1:99999'")]
     [InlineData("Telemetry__Registry__File", "/nonexistent/registry.yaml", "Telemetry:Registry:File: /nonexistent/registry.yaml: file not found")]

@@ -115,6 +115,35 @@ public sealed class FaultInjectionTests : IAsyncLifetime
         await ExpectExactlyAsync(n, service);
     }
 
+    // The alert engine evaluates a reading beside its storage; the broker's acknowledgement waits for both. Acknowledged
+    // once stored only, a reading whose raise was not yet saved when the service was killed was never evaluated again.
+    [Fact]
+    public async Task ServiceKilledBeforeAReadingsRaiseIsSaved_RaisesItAfterTheRestart()
+    {
+        var service = await StartServiceAsync();
+        // The alert state's disk stalls: its journal is a FIFO nobody reads, and opening it waits.
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", service.AlertStateFile + ".journal"))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        await using (var sensor = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port))
+        {
+            var now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+            await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/gas-0007", $$$"""{"ts":{{{now}}},"values":{"co_ppm":150,"o2_pct":20.9}}""");
+        }
+        // Stored, and the raise evaluated but not saved.
+        await Poll.UntilAsync(async () => await _influx.CountAsync(_db, "gas", "co_ppm") == 1, "the reading in InfluxDB");
+        await service.Process.KillAsync();
+
+        File.Delete(service.AlertStateFile + ".journal");
+        service.Renew();
+        await service.StartAndWaitReadyAsync();
+        await Poll.UntilAsync(async () => (await service.GetAsync("/api/alerts")).Contains("gas-0007/co-instant", StringComparison.Ordinal),
+            "the raise, from the broker's redelivery");
+        Assert.Equal(1, await _influx.CountAsync(_db, "gas", "co_ppm"));
+    }
+
     [Fact]
     public async Task SigtermDuringFeed_ExitsZeroWithinTheTimeout_AndAfterRestartExactlyAllStored()
     {

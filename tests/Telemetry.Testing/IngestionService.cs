@@ -36,7 +36,7 @@ public sealed class IngestionService : IAsyncDisposable
             ["Telemetry__Spool__Directory"] = _dir.Combine("spool"),
             ["Telemetry__Ingestion__Instance"] = "test-" + TopicRoot,
             ["Telemetry__Ingestion__StatsInterval"] = "00:00:01",
-            ["Telemetry__Alerts__StateFile"] = _dir.Combine("alerts-state.json"),
+            ["Telemetry__Alerts__StateFile"] = AlertStateFile,
             ["Telemetry__Alerts__TopicRoot"] = "a" + TopicRoot,
             ["Telemetry__Api__Key"] = ApiKey,
             ["urls"] = $"http://127.0.0.1:{HttpPort}",
@@ -57,6 +57,7 @@ public sealed class IngestionService : IAsyncDisposable
     public string TopicRoot { get; }
     public string Database { get; }
     public string SpoolDirectory => _dir.Combine("spool");
+    public string AlertStateFile => _dir.Combine("alerts-state.json");
     public ServerProcess Process => _process;
     public string Output => _process.Output;
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };

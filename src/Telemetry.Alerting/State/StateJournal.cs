@@ -300,8 +300,18 @@ public sealed class StateJournal : IDisposable
         if (_stream is null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-            _stream = new FileStream(_path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 4096, FileOptions.None);
-            _stream.Seek(0, SeekOrigin.End);
+            var stream = new FileStream(_path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 4096, FileOptions.None);
+            try
+            {
+                // Not a file (a pipe, a device) throws here: the caller saves the whole state instead.
+                stream.Seek(0, SeekOrigin.End);
+            }
+            catch
+            {
+                stream.Dispose();
+                throw;
+            }
+            _stream = stream;
         }
         return _stream;
     }

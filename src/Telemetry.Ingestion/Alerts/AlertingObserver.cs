@@ -87,6 +87,8 @@ internal sealed partial class AlertingObserver(
 
     public void OnReadings(SensorAddress address, List<Reading> readings) => pipeline.Post(address, readings);
 
+    public Task ReadingsEvaluatedAsync() => pipeline.EvaluatedAsync();
+
     private async Task AcknowledgeAsync(string alertId, string by, string? note)
     {
         try

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Telemetry.Alerting;
 using Telemetry.Contracts;
 
 namespace Telemetry.Ingestion.Configuration;
@@ -80,5 +81,18 @@ internal sealed class SpoolOptionsValidator : IValidateOptions<SpoolOptions>
     public ValidateOptionsResult Validate(string? name, SpoolOptions o) =>
         o.SegmentBytes * 2 > o.MaxBytes
             ? ValidateOptionsResult.Fail($"{SpoolOptions.Section}:MaxBytes ({o.MaxBytes}) must be at least twice {SpoolOptions.Section}:SegmentBytes ({o.SegmentBytes})")
+            : ValidateOptionsResult.Success;
+}
+
+/// <summary>
+/// The alert queue must hold every message the broker may have sent unacknowledged: the ingestion acknowledges a
+/// message only once it is evaluated, so a smaller queue would make it wait, and after <c>PostTimeout</c> skip a
+/// message's evaluation, which is then acknowledged unevaluated.
+/// </summary>
+internal sealed class AlertQueueValidator(IOptions<MqttOptions> mqtt) : IValidateOptions<AlertingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AlertingOptions o) =>
+        o.QueueCapacity < mqtt.Value.ReceiveMaximum
+            ? ValidateOptionsResult.Fail($"Telemetry:Alerts:QueueCapacity ({o.QueueCapacity}) must be at least {MqttOptions.Section}:ReceiveMaximum ({mqtt.Value.ReceiveMaximum}), the messages the broker may send unacknowledged")
             : ValidateOptionsResult.Success;
 }

@@ -487,6 +487,55 @@ public sealed class AlertServiceTests
     }
 
     [Fact]
+    public async Task Evaluated_WaitsUntilThePostedReadingsTransitionIsSaved_AndRefusesOnceTheServiceHasStopped()
+    {
+        using var dir = new TempDir("evaluated");
+        var state = dir.Combine("live", "alerts-state.json");
+        var recording = new RecordingChannel();
+        var host = await AlertHost.StartAsync(state, SlowSnapshots(), s => s.AddSingleton<IAlertChannel>(recording));
+        var pipeline = host.Pipeline;
+        try
+        {
+            // Nothing to save: done once evaluated.
+            pipeline.Post(Other, [AlertHost.Now(Field.CoPpm, 5)]);
+            await pipeline.EvaluatedAsync().WaitAsync(Poll.DefaultTimeout);
+
+            // A journal that cannot be written yet (a FIFO: opening it waits for a reader), as on a stalled disk.
+            Directory.CreateDirectory(Path.GetDirectoryName(state)!);
+            var journal = state + ".journal";
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", journal))
+            {
+                await mkfifo.WaitForExitAsync();
+                Assert.Equal(0, mkfifo.ExitCode);
+            }
+            pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150)]);
+            var evaluated = pipeline.EvaluatedAsync();
+            await Poll.UntilAsync(() => host.Alerts.ActiveAlerts().Count == 1, "the raise to be evaluated");
+            // Evaluated, not saved: the ingestion must not acknowledge the reading yet (a crash now would forget the raise).
+            Assert.False(evaluated.IsCompleted);
+            Assert.Empty(recording.Events);
+
+            using (var drain = Shell("cat \"$1\" >/dev/null", journal))
+            {
+                // A pipe cannot be flushed to a disk: the append fails and the whole state is saved instead.
+                await evaluated.WaitAsync(Poll.DefaultTimeout);
+                drain.Kill(entireProcessTree: true);
+            }
+            await Poll.UntilAsync(() => recording.Events.Count == 1, "the raise dispatched");
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+
+        // Stopped: what is posted now is never evaluated, so it must never be confirmed.
+        pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 0, TimeSpan.FromSeconds(1))]);
+        await Assert.ThrowsAsync<InvalidOperationException>(pipeline.EvaluatedAsync);
+        await using var again = await AlertHost.StartAsync(state, SlowSnapshots());
+        Assert.Equal("kukes/t03/gas-0007/co-instant", Assert.Single(again.Alerts.ActiveAlerts()).AlertId);
+    }
+
+    [Fact]
     public async Task Ack_ConfirmedWith200_SurvivesACrash_EvenWhenTheSnapshotCannotBeWritten()
     {
         using var dir = new TempDir("ack-crash");

@@ -34,6 +34,7 @@ public sealed class AlertingObserverTests
     {
         public bool Post(SensorAddress sensor, IReadOnlyList<Reading> readings) => true;
         public ValueTask<bool> PostAsync(SensorAddress sensor, IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default) => ValueTask.FromResult(true);
+        public Task EvaluatedAsync() => Task.CompletedTask;
     }
 
     [Fact]
