@@ -377,98 +377,96 @@ public sealed class AlertEngine : IAlertEngine
             {
                 continue;
             }
-            var scratch = new RuleState();
-            var found = new List<AlertEvent>();
             var field = FieldOf(rule, s);
             long? firstMs = null;
-            long? firstBreakMs = null;
-            var firstInAlarm = false;
+            foreach (var r in backlog)
+            {
+                if (TryInput(rule, s, r, profile.Baseline, out _, out _))
+                {
+                    firstMs = r.TimestampMs;
+                    break;
+                }
+            }
+            if (firstMs is not { } first)
+            {
+                continue;
+            }
+            s.Rules.TryGetValue(rule.Id, out var live);
+            // A logger's backlog in several arrays (SPEC §4 caps one): an episode still in alarm at the end of the last one,
+            // within MaxHold of this one's first reading, goes on here. This array is judged from that episode's level, so
+            // that what it does next (a clear, past the hysteresis; a change of level) is reported as that episode's, and
+            // staying in alarm raises nothing again.
+            var carried = live?.Episodes.LastOrDefault(x => x.OpenEnded && x.ToMs is { } to && to < first && first - to <= _maxHoldMs);
+            var scratch = new RuleState { Level = carried is null ? AlertLevel.Normal : carried.EndLevel ?? AlertLevel.Amber };
+            var found = new List<AlertEvent>();
             foreach (var r in backlog)
             {
                 if (TryInput(rule, s, r, profile.Baseline, out _, out var v) && Feed(rule, scratch, r.TimestampMs, v) is { } m)
                 {
                     Step(s, rule, field, profile.Baseline, scratch, m, r.TimestampMs, r.TimestampMs, now, backlog: true, found);
-                    if (firstMs is null)
-                    {
-                        firstMs = r.TimestampMs;
-                        firstInAlarm = InAlarm(scratch);
-                    }
-                    if (firstBreakMs is null && !InAlarm(scratch))
-                    {
-                        firstBreakMs = r.TimestampMs;
-                    }
                 }
+            }
+            var end = backlog[^1].TimestampMs;
+            if (carried is not null && found.Count == 0)
+            {
+                // In alarm at the same level throughout: the episode now ends with this array.
+                live!.Episodes.Remove(carried);
+                live.AddEpisode(new Episode { FromMs = carried.FromMs, ToMs = end, OpenEnded = true, EndLevel = scratch.Level });
+                continue;
             }
             if (found.Count == 0)
             {
                 continue;
             }
-            var live = StateFor(s, rule);
-            var end = backlog[^1].TimestampMs;
-            // A logger's backlog in several arrays (SPEC §4 caps one): an episode still in alarm at the end of the last
-            // one, and this one in alarm from its first reading within MaxHold of that end, is the same episode carried on.
-            // Only a raise before the array's first clean reading continues the episode: one after it is a new episode.
-            var carried = firstInAlarm && found[0].State == AlertState.Raised && (firstBreakMs is null || found[0].Ts.ToUnixTimeMilliseconds() < firstBreakMs)
-                ? live.Episodes.LastOrDefault(x => x.OpenEnded && x.ToMs is { } to && to < firstMs && firstMs - to <= _maxHoldMs)
-                : null;
+            live ??= StateFor(s, rule);
             // Group into episodes (raised … cleared) and report each one no earlier report overlaps: a replayed backlog,
-            // or a stretch the live state already judged, stays quiet.
+            // or a stretch the live state already judged, stays quiet. The carried episode's events come first.
             var group = new List<AlertEvent>();
             foreach (var e in found)
             {
                 if (e.State == AlertState.Raised && group.Count > 0)
                 {
-                    Flush(group, end);
+                    Flush(group);
                 }
                 group.Add(e);
                 if (e.State == AlertState.Cleared)
                 {
-                    Flush(group, end);
+                    Flush(group);
                 }
             }
-            Flush(group, end);
+            Flush(group);
 
-            void Flush(List<AlertEvent> g, long backlogEnd)
+            void Flush(List<AlertEvent> g)
             {
                 if (g.Count == 0)
                 {
                     return;
                 }
-                var from = g[0].Ts.ToUnixTimeMilliseconds();
                 var open = g[^1].State != AlertState.Cleared;
-                var to = open ? backlogEnd : g[^1].Ts.ToUnixTimeMilliseconds();
+                var to = open ? end : g[^1].Ts.ToUnixTimeMilliseconds();
+                var endLevel = open ? LevelOf(g[^1]) : (AlertLevel?)null;
                 if (carried is { } c)
                 {
-                    // Its raise was reported with the earlier array: the rest of its events are news, and it now ends here.
+                    // Its raise was reported with an earlier array: the rest of its events are news, and it now ends here.
                     carried = null;
-                    var raised = g[0];
-                    var level = LevelOf(raised);
-                    if (c.EndLevel is { } was && was != level)
-                    {
-                        // It was reported at another level at the cut: the change of level is news.
-                        var threshold = LevelValue(rule, level > was ? level : was) ?? double.NaN;
-                        events.Add(raised with
-                        {
-                            State = level > was ? AlertState.Escalated : AlertState.Deescalated,
-                            PreviousLevel = Messages.Level(was),
-                            Threshold = double.IsFinite(threshold) ? threshold : null,
-                            Message = Messages.Transition(rule, field, profile.Baseline, was, level, raised.Value ?? 0, threshold),
-                        });
-                    }
-                    for (var i = 1; i < g.Count; i++)
-                    {
-                        events.Add(g[i]);
-                    }
-                    live.Episodes.Remove(c);
-                    live.AddEpisode(new Episode { FromMs = c.FromMs, ToMs = to, OpenEnded = open, EndLevel = open ? LevelOf(g[^1]) : null });
-                }
-                else if (!live.Episodes.Any(x => x.FromMs <= to && from <= (x.ToMs ?? long.MaxValue)))
-                {
                     foreach (var e in g)
                     {
                         events.Add(e);
                     }
-                    live.AddEpisode(new Episode { FromMs = from, ToMs = to, OpenEnded = open, EndLevel = open ? LevelOf(g[^1]) : null });
+                    live.Episodes.Remove(c);
+                    live.AddEpisode(new Episode { FromMs = c.FromMs, ToMs = to, OpenEnded = open, EndLevel = endLevel });
+                }
+                else
+                {
+                    var from = g[0].Ts.ToUnixTimeMilliseconds();
+                    if (!live.Episodes.Any(x => x.FromMs <= to && from <= (x.ToMs ?? long.MaxValue)))
+                    {
+                        foreach (var e in g)
+                        {
+                            events.Add(e);
+                        }
+                        live.AddEpisode(new Episode { FromMs = from, ToMs = to, OpenEnded = open, EndLevel = endLevel });
+                    }
                 }
                 g.Clear();
             }

@@ -138,15 +138,43 @@ public sealed class LifecycleTests
         Assert.Empty(h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 150), Reading(6 * M, Field.CoPpm, 4)));
     }
 
-    // The second array starts in clean air: what it raises later is a new episode, reported with its own raise.
+    // The second array starts in clean air: the first array's episode clears at its first reading, and what it raises
+    // later is a new episode, reported with its own raise.
     [Fact]
-    public void Evaluate_BacklogSecondArrayStartingClean_RaisesItsOwnEpisode()
+    public void Evaluate_BacklogSecondArrayStartingClean_ClearsTheOpenEpisode_AndRaisesItsOwn()
     {
         var h = new EngineHarness([Rule("co-instant")]);
         h.At(10 * M, Field.CoPpm, 5);
         h.Evaluate(Gas, Reading(3 * M, Field.CoPpm, 5), Reading(4 * M, Field.CoPpm, 150));
         var second = h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 4), Reading(6 * M, Field.CoPpm, 150), Reading(7 * M, Field.CoPpm, 4));
-        Assert.Equal([(AlertState.Raised, Start + 6 * M), (AlertState.Cleared, Start + 7 * M)], second.Select(e => (e.State, e.Ts)));
+        Assert.Equal([(AlertState.Cleared, Start + 5 * M), (AlertState.Raised, Start + 6 * M), (AlertState.Cleared, Start + 7 * M)],
+            second.Select(e => (e.State, e.Ts)));
+        Assert.All(second, e => Assert.True(e.Backlog));
+        // Redelivered, the second array stays quiet.
+        Assert.Empty(h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 4), Reading(6 * M, Field.CoPpm, 150), Reading(7 * M, Field.CoPpm, 4)));
+    }
+
+    // The first array ends in amber; the second starts just under the level, inside its hysteresis, and rises again
+    // before it clears: one episode, which clears once, not a second raise.
+    [Fact]
+    public void Evaluate_BacklogSecondArrayStartingInsideTheHysteresis_CarriesTheEpisodeOn()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(10 * M, Field.CoPpm, 5);
+        h.Evaluate(Gas, Reading(3 * M, Field.CoPpm, 5), Reading(4 * M, Field.CoPpm, 40));
+        var second = h.Evaluate(Gas, Reading(5 * M, Field.CoPpm, 29), Reading(6 * M, Field.CoPpm, 40), Reading(7 * M, Field.CoPpm, 5));
+        Assert.Equal([(AlertState.Cleared, Start + 7 * M)], second.Select(e => (e.State, e.Ts)));
+        Assert.Equal(["co-instant:raised:amber:backlog", "co-instant:cleared:normal:backlog"], h.Of("co-instant"));
+    }
+
+    // The first array's open episode is far older than the second array (more than MaxHold): not carried on.
+    [Fact]
+    public void Evaluate_BacklogSecondArrayLongAfterTheFirst_DoesNotCarryItsEpisode()
+    {
+        var h = new EngineHarness([Rule("co-instant")]);
+        h.At(100 * 60 * M, Field.CoPpm, 5);
+        h.Evaluate(Gas, Reading(3 * M, Field.CoPpm, 5), Reading(4 * M, Field.CoPpm, 150));
+        Assert.Empty(h.Evaluate(Gas, Reading(50 * 60 * M, Field.CoPpm, 4), Reading(50 * 60 * M + M, Field.CoPpm, 4)));
     }
 
     [Fact]
@@ -374,7 +402,8 @@ public sealed class LifecycleTests
         Assert.Equal(["co-instant:raised:amber:backlog", "co-instant:escalated:red:backlog", "co-instant:cleared:normal:backlog"], h.Of("co-instant"));
     }
 
-    // With For: the second array starts in alarm (pending) but drops before For, then a separate episode follows.
+    // With For: the second array starts in alarm, then clears (the first array's episode ends there), and a separate
+    // episode follows, raised once held for For.
     [Fact]
     public void Evaluate_BacklogSecondArrayWithFor_RaisesALaterEpisodeOfItsOwn()
     {
@@ -388,7 +417,7 @@ public sealed class LifecycleTests
             Reading(110 * M, Field.RhPct, 90),     // a new episode ...
             Reading(150 * M, Field.RhPct, 90),     // ... raised at 150m (held 40m)
             Reading(160 * M, Field.RhPct, 50));
-        Assert.Equal(["raised@150m", "cleared@160m"], second.Select(e => $"{e.State.ToString().ToLowerInvariant()}@{(e.Ts - Start).TotalMinutes}m"));
+        Assert.Equal(["cleared@42m", "raised@150m", "cleared@160m"], second.Select(e => $"{e.State.ToString().ToLowerInvariant()}@{(e.Ts - Start).TotalMinutes}m"));
     }
 
     // The events that restate restored alerts on MQTT carry the rule's field, as the original event did.
