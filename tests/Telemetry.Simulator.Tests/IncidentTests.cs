@@ -179,4 +179,19 @@ public sealed class IncidentTests
         Assert.Contains(malformed, m => System.Text.Unicode.Utf8.IsValid(m.Payload));
         Assert.All(feed.Where(m => m.Expected is null), m => Assert.Empty(TestFeeds.Decode(m, scenario.Start).Rejections));
     }
+
+    // The out_of_range message's other values are stored: its reading must not put a number from another count among
+    // the sensor's own seq, which counts the sensor's gaps (SPEC §3).
+    [Fact]
+    public void MalformedPayloads_StoredSeqOfTheSensor_StillCountsUpWithoutGapsOrRepeats()
+    {
+        var (scenario, feed) = Run("malformed-payloads", TimeSpan.FromMinutes(2));
+        var stored = feed.Where(m => m.Topic.EndsWith("/gas/gas-0001", StringComparison.Ordinal))
+            .SelectMany(m => TestFeeds.Decode(m, scenario.Start).Readings)
+            .OrderBy(r => r.TimestampMs)
+            .Where(r => r.Seq is not null)
+            .Select(r => r.Seq!.Value).ToList();
+        Assert.True(stored.Count > 10, $"{stored.Count} readings");
+        Assert.Equal(Enumerable.Range(0, stored.Count).Select(i => (long)i), stored);
+    }
 }

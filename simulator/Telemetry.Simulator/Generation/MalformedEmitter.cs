@@ -51,7 +51,9 @@ internal sealed class MalformedEmitter : Emitter
         var nowMs = startMs + offsetMs;
         var reading = _model.Sample(nowMs, TimeSpan.FromMilliseconds(offsetMs), []);
         reading.TimestampMs = nowMs;
-        reading.Seq = _next;
+        // No seq: it is the sensor's own counter (SPEC §3, for counting gaps), and the out_of_range reading, whose other
+        // values are stored, would put a number from another count among the sensor's.
+        reading.Seq = null;
         var kind = _sensor.Kind;
         var topic = _sensor.Address.Topic(_topicRoot);
         var good = ReadingJson.Serialize(kind, [reading]);
