@@ -132,8 +132,9 @@ public sealed class FaultInjectionTests : IAsyncLifetime
             var now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
             await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/gas-0007", $$$"""{"ts":{{{now}}},"values":{"co_ppm":150,"o2_pct":20.9}}""");
         }
-        // Stored, and the raise evaluated but not saved.
+        // Stored, and the raise evaluated but not saved: the acknowledgement waits, and the log says why.
         await Poll.UntilAsync(async () => await _influx.CountAsync(_db, "gas", "co_ppm") == 1, "the reading in InfluxDB");
+        await Poll.UntilAsync(() => service.Output.Contains("waited 5 s for the alert engine", StringComparison.Ordinal), "the warning");
         await service.Process.KillAsync();
 
         File.Delete(service.AlertStateFile + ".journal");

@@ -19,7 +19,7 @@ namespace Telemetry.Ingestion.Pipeline;
 /// held the few dozen that arrived during the last fsync, ~900 fsyncs and acknowledgement writes a second, each ~80 µs
 /// of CPU in the kernel alone.
 /// </summary>
-internal sealed class IngestProcessor(
+internal sealed partial class IngestProcessor(
     IngestQueue queue,
     MqttIngress ingress,
     DurableSpool spool,
@@ -30,8 +30,12 @@ internal sealed class IngestProcessor(
     IOptions<IngestionOptions> ingestion,
     IOptions<MqttOptions> mqtt,
     IOptions<SpoolOptions> spoolOptions,
-    TimeProvider time) : BackgroundService
+    TimeProvider time,
+    ILogger<IngestProcessor> logger) : BackgroundService
 {
+    /// <summary>How long a group's acknowledgement waits for the alert engine before the log says so.</summary>
+    internal static readonly TimeSpan SlowEvaluation = TimeSpan.FromSeconds(5);
+
     private readonly PayloadDecoder _decoder = new(ingestion.Value.ToLimits());
     private readonly string _root = mqtt.Value.TopicRoot;
     private readonly int _maxMessages = ingestion.Value.MaxBatchMessages;
@@ -86,7 +90,7 @@ internal sealed class IngestProcessor(
                 await observer.AcknowledgementsSavedAsync();
                 metrics.ReadingsAccepted.Inc(batch.Readings);
                 metrics.GroupCommits.Inc();
-                await evaluated;
+                await WaitEvaluatedAsync(evaluated);
                 await ingress.AcknowledgeAsync(group);
                 // A send that had to wait for the socket resumes on a socket engine's thread; the next group's fsync
                 // must not hold that thread up (it also reads the broker's deliveries).
@@ -102,6 +106,36 @@ internal sealed class IngestProcessor(
             _drained.TrySetResult();
         }
     }
+
+    /// <summary>
+    /// Waits for the alert engine (a fault means it stopped: nothing more is acknowledged), saying so in the log when it
+    /// takes long, since the broker then holds every message and nothing is stored either.
+    /// </summary>
+    private async Task WaitEvaluatedAsync(Task evaluated)
+    {
+        if (!evaluated.IsCompleted)
+        {
+            var started = time.GetTimestamp();
+            try
+            {
+                await evaluated.WaitAsync(SlowEvaluation, time);
+                return;
+            }
+            catch (TimeoutException)
+            {
+                EvaluationSlow(logger, SlowEvaluation.TotalSeconds);
+            }
+            await evaluated;
+            EvaluationCaughtUp(logger, time.GetElapsedTime(started).TotalSeconds);
+        }
+        await evaluated;
+    }
+
+    [LoggerMessage(6001, LogLevel.Warning, "Acknowledgements to the broker have waited {Seconds} s for the alert engine to evaluate and save the readings (is the disk of Telemetry:Alerts:StateFile stalled?); the broker holds the messages meanwhile")]
+    private static partial void EvaluationSlow(ILogger logger, double seconds);
+
+    [LoggerMessage(6002, LogLevel.Information, "The alert engine caught up after {Seconds:F1} s: acknowledging resumed")]
+    private static partial void EvaluationCaughtUp(ILogger logger, double seconds);
 
     private bool Full(List<InboundMessage> group, SpoolBatch batch) => group.Count >= _maxMessages || batch.Bytes >= _maxBytes;
 
