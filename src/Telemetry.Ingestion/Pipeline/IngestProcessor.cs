@@ -64,6 +64,7 @@ internal sealed partial class IngestProcessor(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var watch = WatchEvaluationAsync(stoppingToken);
         var reader = queue.Reader;
         var group = new List<InboundMessage>(_maxMessages);
         var batch = new SpoolBatch();
@@ -105,37 +106,66 @@ internal sealed partial class IngestProcessor(
         {
             _drained.TrySetResult();
         }
+        await watch;
     }
 
-    /// <summary>
-    /// Waits for the alert engine (a fault means it stopped: nothing more is acknowledged), saying so in the log when it
-    /// takes long, since the broker then holds every message and nothing is stored either.
-    /// </summary>
+    // When the current group began to wait for the alert engine (a timestamp of the TimeProvider), 0 while it does not.
+    private long _waitingSince;
+
+    /// <summary>Waits for the alert engine; a fault means it stopped, and nothing more is acknowledged.</summary>
     private async Task WaitEvaluatedAsync(Task evaluated)
     {
         if (!evaluated.IsCompleted)
         {
-            var started = time.GetTimestamp();
+            Volatile.Write(ref _waitingSince, time.GetTimestamp());
             try
             {
-                await evaluated.WaitAsync(SlowEvaluation, time);
-                return;
+                await evaluated;
             }
-            catch (TimeoutException)
+            finally
             {
-                EvaluationSlow(logger, SlowEvaluation.TotalSeconds);
+                Volatile.Write(ref _waitingSince, 0);
             }
-            await evaluated;
-            EvaluationCaughtUp(logger, time.GetElapsedTime(started).TotalSeconds);
         }
         await evaluated;
+    }
+
+    /// <summary>
+    /// Says in the log when acknowledgements wait long for the alert engine, since the broker then holds every message
+    /// and nothing is stored either; checked once a second, off the processor's path.
+    /// </summary>
+    private async Task WatchEvaluationAsync(CancellationToken stoppingToken)
+    {
+        long stalled = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            var since = Volatile.Read(ref _waitingSince);
+            if (stalled == 0 && since != 0 && time.GetElapsedTime(since) >= SlowEvaluation)
+            {
+                stalled = since;
+                EvaluationSlow(logger, Math.Floor(time.GetElapsedTime(since).TotalSeconds));
+            }
+            else if (stalled != 0 && since != stalled)
+            {
+                EvaluationCaughtUp(logger);
+                stalled = 0;
+            }
+        }
     }
 
     [LoggerMessage(6001, LogLevel.Warning, "Acknowledgements to the broker have waited {Seconds} s for the alert engine to evaluate and save the readings (is the disk of Telemetry:Alerts:StateFile stalled?); the broker holds the messages meanwhile")]
     private static partial void EvaluationSlow(ILogger logger, double seconds);
 
-    [LoggerMessage(6002, LogLevel.Information, "The alert engine caught up after {Seconds:F1} s: acknowledging resumed")]
-    private static partial void EvaluationCaughtUp(ILogger logger, double seconds);
+    [LoggerMessage(6002, LogLevel.Information, "The alert engine caught up: acknowledging resumed")]
+    private static partial void EvaluationCaughtUp(ILogger logger);
 
     private bool Full(List<InboundMessage> group, SpoolBatch batch) => group.Count >= _maxMessages || batch.Bytes >= _maxBytes;
 
