@@ -79,6 +79,10 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private readonly SilenceStore _silences = new();
     private readonly List<ChannelWorker> _workers = [];
     private readonly bool _restateRetained;
+    private readonly IMqttPublisher? _publisher;
+    private Task _reconcile = Task.CompletedTask;
+    // While the broker's retained alerts are read: the alerts that had events dispatched meanwhile (under _batchLock).
+    private HashSet<string>? _dispatchedSinceRead;
     private readonly CancellationTokenSource _channelsStop = new();
     private readonly StateJournal _journal;
     private long _journalSeq;
@@ -126,6 +130,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         {
             channels.Add(new MqttAlertChannel(publisher, _options.TopicRoot));
             _restateRetained = !publisher.RetainedOutlivesService;
+            _publisher = publisher;
         }
         if (services.GetService<IAlertPointWriter>() is { } writer)
         {
@@ -379,6 +384,11 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                 }
             }
         }
+        else if (_publisher is not null && _workers.FirstOrDefault(w => w.Channel is MqttAlertChannel) is { } mqtt)
+        {
+            // A broker that kept our retained messages may still show what a crash kept us from publishing.
+            _reconcile = ReconcileRetainedAsync(_publisher, mqtt, stoppingToken);
+        }
         Task<bool>? read = null;
         var tick = Task.Delay(_options.TickInterval, _time, stoppingToken);
         var events = new List<AlertEvent>();
@@ -417,6 +427,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                 _batchLock.Release();
             }
         }
+        await _reconcile;
         // Shutting down: evaluate all that was already queued (ingestion, stopped before us, acknowledged it to the
         // broker: it will not come again), save, and give the channels a moment to deliver.
         await _batchLock.WaitAsync(CancellationToken.None);
@@ -445,6 +456,99 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         }
     }
 
+    /// <summary>
+    /// Reads the broker's retained alerts (retrying while it is away) and hands MQTT what they lack, in turn with the
+    /// loop's batches so that a correction never lands after a newer event of the same alert.
+    /// </summary>
+    private async Task ReconcileRetainedAsync(IMqttPublisher publisher, ChannelWorker mqtt, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await ReconcileRetainedOnceAsync(publisher, mqtt, stoppingToken);
+        }
+        finally
+        {
+            _dispatchedSinceRead = null;
+        }
+    }
+
+    private async Task ReconcileRetainedOnceAsync(IMqttPublisher publisher, ChannelWorker mqtt, CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await _batchLock.WaitAsync(stoppingToken);
+                _dispatchedSinceRead = new HashSet<string>(StringComparer.Ordinal);
+                _batchLock.Release();
+                if (await publisher.RetainedAsync(_options.TopicRoot + "/+/+/+/+", stoppingToken) is not { } messages)
+                {
+                    return;
+                }
+                var retained = new Dictionary<string, AlertEvent>(StringComparer.Ordinal);
+                foreach (var (topic, payload) in messages)
+                {
+                    if (ReadRetained(payload) is { } e && topic == $"{_options.TopicRoot}/{e.AlertId}")
+                    {
+                        retained[e.AlertId] = e;
+                    }
+                }
+                var corrections = new List<AlertEvent>();
+                await _batchLock.WaitAsync(stoppingToken);
+                try
+                {
+                    lock (_engineLock)
+                    {
+                        _engine.RetainedCorrections(retained, corrections);
+                    }
+                    // An alert with an event since the read is being published as it is now: the read is older than that.
+                    corrections.RemoveAll(e => _dispatchedSinceRead!.Contains(e.AlertId));
+                    foreach (var e in corrections)
+                    {
+                        await mqtt.EnqueueAsync(e);
+                    }
+                    _dispatchedSinceRead = null;
+                }
+                finally
+                {
+                    _batchLock.Release();
+                }
+                Log.RetainedReconciled(_logger, retained.Count, corrections.Count);
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.RetainedUnread(_logger, ex.Message, delay.TotalSeconds);
+                try
+                {
+                    await Task.Delay(delay, _time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMinutes(1).Ticks));
+            }
+        }
+    }
+
+    private static AlertEvent? ReadRetained(byte[] payload)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<AlertEvent>(payload, AlertJson.Options);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null; // not ours: left alone
+        }
+    }
+
     private void Drain(List<AlertEvent> events)
     {
         lock (_engineLock)
@@ -468,6 +572,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         var now = _time.GetUtcNow();
         foreach (var e in events)
         {
+            _dispatchedSinceRead?.Add(e.AlertId);
             foreach (var w in _workers)
             {
                 if (w.Channel.HonoursSilences && _silences.IsSilenced(e, now))

@@ -68,4 +68,10 @@ internal static partial class Log
 
     [LoggerMessage(4022, LogLevel.Warning, "Alert channel {Channel} is at its bound of {PerSecond} events a second (Telemetry:Alerts:MqttEventsPerSecond) or behind: {Superseded} waiting events were replaced by a newer event of the same alert since the last report (latest {AlertId}); each alert's newest state still goes out, and InfluxDB and the log keep every event; counted in telemetry_alert_channel_events_total")]
     public static partial void ChannelCoalescingAtBound(ILogger logger, string channel, int perSecond, long superseded, string alertId);
+
+    [LoggerMessage(4023, LogLevel.Information, "MQTT retained alerts read at start: {Retained} retained, {Corrections} brought up to date with the saved alert state (transitions a crash kept from being published)")]
+    public static partial void RetainedReconciled(ILogger logger, int retained, int corrections);
+
+    [LoggerMessage(4024, LogLevel.Warning, "Could not read the broker's retained alerts to compare them with the saved alert state ({Reason}); trying again in {Seconds} s")]
+    public static partial void RetainedUnread(ILogger logger, string reason, double seconds);
 }

@@ -98,4 +98,57 @@ public sealed class RetainedAlertStateTests : IAsyncLifetime
         Assert.Contains("\"state\":\"raised\"", state.Text, StringComparison.Ordinal);
         Assert.Contains("\"level\":\"red\"", state.Text, StringComparison.Ordinal);
     }
+
+    // A broker that keeps retained messages across the service's restarts: a raise saved just before a crash but never
+    // published leaves no retained alert, and a clear saved but not published leaves the alert retained as active. At
+    // start the service compares the broker's retained alerts with the state it restored, and says what they lack.
+    [Fact]
+    public async Task TransitionsACrashKeptFromMqtt_AreBroughtToTheRetainedStateAtRestart()
+    {
+        var service = new IngestionService(_broker.Host, _broker.Port, null, "unused");
+        _owned.Add(service);
+        await service.StartAndWaitReadyAsync();
+        await using var watcher = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port);
+        await watcher.SubscribeAsync(service.AlertsRoot + "/#");
+        var now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+        await using (var sensor = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port))
+        {
+            await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/gas-0007", $$$"""{"ts":{{{now - 2000}}},"values":{"co_ppm":150}}""");
+            await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/gas-0008", $$$"""{"ts":{{{now - 2000}}},"values":{"co_ppm":150}}""");
+            await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/gas-0008", $$$"""{"ts":{{{now - 1000}}},"values":{"co_ppm":5}}""");
+        }
+        var raised = $"{service.AlertsRoot}/kukes/t03/gas-0007/co-instant";
+        var cleared = $"{service.AlertsRoot}/kukes/t03/gas-0008/co-instant";
+        await Poll.UntilAsync(() => watcher.Received.Any(m => m.Topic == cleared && m.Text.Contains("\"cleared\"", StringComparison.Ordinal))
+            && watcher.Received.Any(m => m.Topic == raised), "the raise and the clear on MQTT");
+        var oldRaise = watcher.Received.First(m => m.Topic == cleared && m.Text.Contains("\"raised\"", StringComparison.Ordinal)).Payload;
+        await service.Process.StopAsync();
+
+        // What the broker would hold had the service died before those publishes.
+        await using (var tamper = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port))
+        {
+            await tamper.PublishAsync(raised, [], retain: true);
+            await tamper.PublishAsync(cleared, oldRaise, retain: true);
+        }
+        var before = watcher.Received.Count;
+        service.Renew();
+        await service.StartAndWaitReadyAsync();
+        // The watcher, subscribed throughout, sees the raise stated again, and the clear with the retained alert's removal.
+        await Poll.UntilAsync(() => watcher.Received.Skip(before).Any(m => m.Topic == raised && m.Payload.Length > 0)
+            && watcher.Received.Skip(before).Any(m => m.Topic == cleared && m.Payload.Length == 0), "the corrections on MQTT");
+        Assert.Contains("2 brought up to date", service.Output, StringComparison.Ordinal);
+
+        await using var officer = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port);
+        await officer.SubscribeAsync(service.AlertsRoot + "/#");
+        await Poll.UntilAsync(() => officer.Received.Any(m => m.Retain && m.Topic == raised), "the active alert retained again");
+        Assert.Contains("\"level\":\"red\"", officer.Received.First(m => m.Topic == raised).Text, StringComparison.Ordinal);
+        // Retained messages come at the subscription, before anything published after it: a marker closes them.
+        var marker = $"{service.AlertsRoot}/marker/x/y/z";
+        await using (var tamper = await MqttTestClient.ConnectAsync(_broker.Host, _broker.Port))
+        {
+            await tamper.PublishAsync(marker, "end");
+        }
+        await Poll.UntilAsync(() => officer.Received.Any(m => m.Topic == marker), "the marker");
+        Assert.DoesNotContain(officer.Received, m => m.Topic == cleared);
+    }
 }

@@ -295,6 +295,45 @@ public sealed class AlertEngine : IAlertEngine
         }
     }
 
+    /// <summary>
+    /// What MQTT must be told so that its retained messages (by alert id) match the alerts this engine knows: an active
+    /// alert whose retained state is missing or differs (its state, level or acknowledgement), and an alert the engine
+    /// has cleared that is still retained as active — as after a crash between saving a transition and publishing it.
+    /// A retained alert the engine knows nothing of (state lost, a rule removed) is left alone: the engine does not
+    /// clear an alarm it cannot judge.
+    /// </summary>
+    public void RetainedCorrections(IReadOnlyDictionary<string, AlertEvent> retained, ICollection<AlertEvent> corrections)
+    {
+        ArgumentNullException.ThrowIfNull(retained);
+        ArgumentNullException.ThrowIfNull(corrections);
+        var current = new List<AlertEvent>();
+        CurrentStates(current);
+        foreach (var e in current)
+        {
+            if (!retained.TryGetValue(e.AlertId, out var r) || r.State != e.State || r.Level != e.Level || r.AcknowledgedBy != e.AcknowledgedBy)
+            {
+                corrections.Add(e);
+            }
+        }
+        foreach (var (id, r) in retained)
+        {
+            if (r.State == AlertState.Cleared || r.Backlog)
+            {
+                continue;
+            }
+            var parts = id.Split('/');
+            if (parts.Length != 4 || SensorOf(parts[0], parts[1], parts[2]) is not { } s
+                || !s.Rules.TryGetValue(parts[3], out var st) || st.Level != AlertLevel.Normal)
+            {
+                continue;
+            }
+            var clearedMs = st.Episodes.Count > 0 && st.Episodes[^1].ToMs is { } to ? to : NowMs;
+            var previous = r.Level == Messages.Level(AlertLevel.Red) ? AlertLevel.Red : AlertLevel.Amber;
+            corrections.Add(Event(s, parts[3], r.Field, AlertState.Cleared, AlertLevel.Normal, previous, st.Value, st.Threshold, clearedMs,
+                st.Message ?? "", backlog: false));
+        }
+    }
+
     public AlertEngineState Snapshot() =>
         JsonSerializer.Deserialize<AlertEngineState>(JsonSerializer.SerializeToUtf8Bytes(_state, StateJson.Options), StateJson.Options)!;
 

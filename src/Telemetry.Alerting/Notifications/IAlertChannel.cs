@@ -89,6 +89,14 @@ public interface IMqttPublisher
     Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct);
 
     /// <summary>
+    /// The retained messages the broker holds under <paramref name="filter"/> (topic, payload), read on a connection of
+    /// their own. At start the service compares them with the alerts it restored: a transition saved just before a
+    /// crash may never have been published. Null (the default): this publisher cannot tell, and nothing is compared.
+    /// </summary>
+    Task<IReadOnlyList<KeyValuePair<string, byte[]>>?> RetainedAsync(string filter, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<KeyValuePair<string, byte[]>>?>(null);
+
+    /// <summary>
     /// Starts a QoS 1 publish: the outer task completes once the message is queued on the connection behind every
     /// publish started before it, the inner one with the broker's PUBACK. Started one after another by one caller,
     /// publishes reach the broker in that order, which keeps them in order per topic for every subscriber (MQTT

@@ -84,6 +84,51 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
         .WithContentType("application/json")
         .Build();
 
+    /// <summary>
+    /// Subscribes at QoS 0 on a short connection of its own (clean start) and collects the retained messages the broker
+    /// sends for <paramref name="filter"/>. A broker sends them as it handles the SUBSCRIBE, before it handles the next
+    /// packet: the answer to a second SUBSCRIBE, to a topic nobody uses, comes after the last of them (and, since MQTTnet
+    /// hands messages on from a task of its own, a moment without any more is waited for as well).
+    /// </summary>
+    public async Task<IReadOnlyList<KeyValuePair<string, byte[]>>?> RetainedAsync(string filter, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        using var client = new MqttClientFactory().CreateMqttClient();
+        var found = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var last = time.GetTimestamp();
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            if (e.ApplicationMessage.Retain && !e.ApplicationMessage.Payload.IsEmpty)
+            {
+                lock (found)
+                {
+                    found[e.ApplicationMessage.Topic] = System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload);
+                    Volatile.Write(ref last, time.GetTimestamp());
+                }
+            }
+            return Task.CompletedTask;
+        };
+        var options = MqttConnection.Options(_o, _o.ClientId + "-retained").WithCleanStart(true).Build();
+        var connected = await client.ConnectAsync(options, timeout.Token);
+        if (connected.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            throw new MqttCommunicationException($"reading retained alerts: refused by the broker: {connected.ResultCode}");
+        }
+        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtMostOnce).Build(), timeout.Token);
+        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter($"{_o.ClientId}-retained/end/{Guid.NewGuid():N}", MqttQualityOfServiceLevel.AtMostOnce).Build(), timeout.Token);
+        while (time.GetElapsedTime(Volatile.Read(ref last)) < TimeSpan.FromMilliseconds(250))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, timeout.Token);
+        }
+        await client.DisconnectAsync(cancellationToken: timeout.Token);
+        lock (found)
+        {
+            return [.. found];
+        }
+    }
+
     /// <summary>Connects at start, in the background, so the first alert does not pay for the connection.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -432,4 +432,38 @@ public sealed class LifecycleTests
         var e = Assert.Single(states);
         Assert.Equal(raised.Field, e.Field);
     }
+
+    // At start, against the broker's retained alerts: what a crash kept from MQTT is told, what MQTT has is not repeated,
+    // and an alert the engine knows nothing of is left alone.
+    [Fact]
+    public void RetainedCorrections_TellWhatMqttLacks_AndNothingElse()
+    {
+        var g8 = new SensorAddress("kukes", "t03", SensorKind.Gas, "gas-0008");
+        var g9 = new SensorAddress("kukes", "t03", SensorKind.Gas, "gas-0009");
+        var h = new EngineHarness([Rule("co-instant")]);
+        var raised7 = Assert.Single(h.At(M, Field.CoPpm, 150));
+        var raised8 = Assert.Single(h.At(M, Field.CoPpm, 150, g8));
+        var raised9 = Assert.Single(h.At(M, Field.CoPpm, 40, g9));
+        var cleared8 = Assert.Single(h.At(2 * M, Field.CoPpm, 5, g8));
+        var stranger = raised9 with { AlertId = "kukes/t09/gas-0001/co-instant", Sensor = "gas-0001", Tunnel = "t09" };
+        h.Restart();
+
+        var corrections = new List<AlertEvent>();
+        // gas-0007's raise never reached MQTT; gas-0008's clear did not either; gas-0009 is as MQTT has it.
+        h.Engine.RetainedCorrections(new Dictionary<string, AlertEvent>
+        {
+            [raised8.AlertId] = raised8,
+            [raised9.AlertId] = raised9,
+            [stranger.AlertId] = stranger,
+        }, corrections);
+
+        Assert.Equal([raised7.AlertId, cleared8.AlertId], corrections.Select(e => e.AlertId));
+        Assert.Equal((AlertState.Raised, "red"), (corrections[0].State, corrections[0].Level));
+        Assert.Equal((AlertState.Cleared, "normal", "red", cleared8.Ts), (corrections[1].State, corrections[1].Level, corrections[1].PreviousLevel, corrections[1].Ts));
+
+        // All in step: nothing to tell.
+        corrections.Clear();
+        h.Engine.RetainedCorrections(new Dictionary<string, AlertEvent> { [raised7.AlertId] = raised7, [raised9.AlertId] = raised9 }, corrections);
+        Assert.Empty(corrections);
+    }
 }
