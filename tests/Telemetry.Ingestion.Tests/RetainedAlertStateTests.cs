@@ -151,4 +151,44 @@ public sealed class RetainedAlertStateTests : IAsyncLifetime
         await Poll.UntilAsync(() => officer.Received.Any(m => m.Topic == marker), "the marker");
         Assert.DoesNotContain(officer.Received, m => m.Topic == cleared);
     }
+
+    // A broker whose ACL does not let the service read its alerts back grants the subscription and delivers nothing: the
+    // service must not take that for "nothing retained" and state every active alert again at each restart.
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task AlertsNotReadableByTheServiceAccount_NothingIsStatedAgainAtRestart()
+    {
+        using var dir = new TempDir("acl");
+        var service = new IngestionService("127.0.0.1", 0, null, "unused", new Dictionary<string, string?> { ["Telemetry__Mqtt__Username"] = "ingestion" });
+        _owned.Add(service);
+        // Everyone else (the test's sensor and watcher) may do anything; the service may read readings, write alerts.
+        var acl = dir.Combine("acl");
+        await File.WriteAllTextAsync(acl, $"""
+            topic readwrite #
+            user ingestion
+            topic read {service.TopicRoot}/#
+            topic write {service.AlertsRoot}/#
+            """);
+        // mosquitto started as root reads it after dropping to its own user.
+        File.SetUnixFileMode(dir.Path, (UnixFileMode)0b111_101_101);
+        File.SetUnixFileMode(acl, (UnixFileMode)0b110_100_100);
+        var broker = await MosquittoServer.StartAsync(persistence: true, extraConfig: [$"acl_file {acl}"]);
+        _owned.Add(broker);
+        service.Set("Telemetry__Mqtt__Port", broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        service.Renew();
+        await service.StartAndWaitReadyAsync();
+        await using var watcher = await MqttTestClient.ConnectAsync(broker.Host, broker.Port);
+        await watcher.SubscribeAsync(service.AlertsRoot + "/#");
+        await using (var sensor = await MqttTestClient.ConnectAsync(broker.Host, broker.Port))
+        {
+            var now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+            await sensor.PublishAsync($"{service.TopicRoot}/kukes/t03/gas/gas-0007", $$$"""{"ts":{{{now}}},"values":{"co_ppm":150}}""");
+        }
+        var topic = $"{service.AlertsRoot}/kukes/t03/gas-0007/co-instant";
+        await Poll.UntilAsync(() => watcher.Received.Any(m => m.Topic == topic), "the raise on MQTT");
+
+        await service.RestartAsync();
+        await Poll.UntilAsync(() => service.Output.Contains("Cannot read the retained alerts", StringComparison.Ordinal), "the warning");
+        Assert.Single(watcher.Received, m => m.Topic == topic);
+    }
 }

@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(1010, LogLevel.Information, "Alert publisher not connected yet ({Reason}); the first alert connects it")]
     public static partial void PublisherDeferred(ILogger logger, string reason);
+
+    [LoggerMessage(1012, LogLevel.Warning, "Cannot read the retained alerts under {Filter} back (MQTT account '{Username}'): the broker does not deliver them to this account, so what a crash kept from MQTT is not repaired at start. Grant it read on the alerts topics (deploy/mosquitto/acl: topic readwrite alerts/#)")]
+    public static partial void RetainedNotReadable(ILogger logger, string filter, string username);
 }

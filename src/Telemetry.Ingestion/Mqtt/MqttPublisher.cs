@@ -86,25 +86,33 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
 
     /// <summary>
     /// Subscribes at QoS 0 on a short connection of its own (clean start) and collects the retained messages the broker
-    /// sends for <paramref name="filter"/>. A broker sends them as it handles the SUBSCRIBE, before it handles the next
-    /// packet: the answer to a second SUBSCRIBE, to a topic nobody uses, comes after the last of them (and, since MQTTnet
-    /// hands messages on from a task of its own, a moment without any more is waited for as well).
+    /// sends for <paramref name="filter"/>. They come first, as the broker handles the SUBSCRIBE; then this connection
+    /// publishes an empty message to a topic of the filter nobody uses (subscribers ignore empty payloads), and once that
+    /// comes back every retained message has. If it never comes back the broker does not let this account read the
+    /// filter (mosquitto grants the subscription and delivers nothing): null, "cannot tell", so that nothing is
+    /// republished for retained messages that were simply not shown.
     /// </summary>
     public async Task<IReadOnlyList<KeyValuePair<string, byte[]>>?> RetainedAsync(string filter, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
         using var client = new MqttClientFactory().CreateMqttClient();
+        var unique = Guid.NewGuid().ToString("N");
+        var end = string.Join('/', filter.Split('/').Select(p => p is "+" or "#" ? unique : p));
         var found = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        var last = time.GetTimestamp();
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         client.ApplicationMessageReceivedAsync += e =>
         {
-            if (e.ApplicationMessage.Retain && !e.ApplicationMessage.Payload.IsEmpty)
+            var m = e.ApplicationMessage;
+            if (m.Topic == end)
+            {
+                ended.TrySetResult();
+            }
+            else if (m.Retain && !m.Payload.IsEmpty)
             {
                 lock (found)
                 {
-                    found[e.ApplicationMessage.Topic] = System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload);
-                    Volatile.Write(ref last, time.GetTimestamp());
+                    found[m.Topic] = System.Buffers.BuffersExtensions.ToArray(m.Payload);
                 }
             }
             return Task.CompletedTask;
@@ -115,12 +123,21 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
         {
             throw new MqttCommunicationException($"reading retained alerts: refused by the broker: {connected.ResultCode}");
         }
-        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtMostOnce).Build(), timeout.Token);
-        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
-            .WithTopicFilter($"{_o.ClientId}-retained/end/{Guid.NewGuid():N}", MqttQualityOfServiceLevel.AtMostOnce).Build(), timeout.Token);
-        while (time.GetElapsedTime(Volatile.Read(ref last)) < TimeSpan.FromMilliseconds(250))
+        var sub = await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtMostOnce).Build(), timeout.Token);
+        if (sub.Items.Any(i => i.ResultCode != MqttClientSubscribeResultCode.GrantedQoS0))
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(50), time, timeout.Token);
+            Log.RetainedNotReadable(logger, filter, _o.Username);
+            return null;
+        }
+        await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(end).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce).Build(), timeout.Token);
+        try
+        {
+            await ended.Task.WaitAsync(TimeSpan.FromSeconds(5), time, timeout.Token);
+        }
+        catch (TimeoutException)
+        {
+            Log.RetainedNotReadable(logger, filter, _o.Username);
+            return null;
         }
         await client.DisconnectAsync(cancellationToken: timeout.Token);
         lock (found)

@@ -58,6 +58,12 @@ public sealed partial class BrokerConfigTests(BrokerConfigTests.Broker broker) :
 
         await AssertAllowedAsync(ingestion, $"alerts/acl/t02/{Unique()}/co-instant");
         await AssertDeniedAsync(ingestion, $"tunnels/acl/t02/gas/{Unique()}");
+
+        // At start the service reads its own retained alerts back (to repair what a crash kept from being published).
+        var alert = $"alerts/acl/t02/{Unique()}/co-instant";
+        await SubscribeAsync(ingestion, "alerts/+/+/+/+");
+        await AssertAllowedAsync(ingestion, alert);
+        await Poll.UntilAsync(() => received.Contains(alert), "the service account to read an alert back");
     }
 
     [Fact]
