@@ -81,7 +81,8 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private readonly bool _restateRetained;
     private readonly IMqttPublisher? _publisher;
     private Task _reconcile = Task.CompletedTask;
-    // While the broker's retained alerts are read: the alerts that had events dispatched meanwhile (under _batchLock).
+    // While the broker's retained alerts are read: the alerts that had events MQTT retains (not repeats, not backlog)
+    // dispatched meanwhile (under _batchLock).
     private HashSet<string>? _dispatchedSinceRead;
     private readonly CancellationTokenSource _channelsStop = new();
     private readonly StateJournal _journal;
@@ -572,7 +573,11 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         var now = _time.GetUtcNow();
         foreach (var e in events)
         {
-            _dispatchedSinceRead?.Add(e.AlertId);
+            if (!e.Repeat && !e.Backlog)
+            {
+                // Only an event MQTT retains stands for the alert's state; a repeat or a backlog episode leaves it as it was.
+                _dispatchedSinceRead?.Add(e.AlertId);
+            }
             foreach (var w in _workers)
             {
                 if (w.Channel.HonoursSilences && _silences.IsSilenced(e, now))

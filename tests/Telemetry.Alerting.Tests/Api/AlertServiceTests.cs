@@ -535,6 +535,62 @@ public sealed class AlertServiceTests
         Assert.Equal("kukes/t03/gas-0007/co-instant", Assert.Single(again.Alerts.ActiveAlerts()).AlertId);
     }
 
+    // At start the service reads the broker's retained alerts and publishes what a crash kept from them. An event of an
+    // alert dispatched during the read stands for it only when it changes what is retained: a backlog episode's events
+    // (never retained) must not hold back the correction of the live alert's missing retained state.
+    [Fact]
+    public async Task RetainedRepair_ABacklogEventDuringTheRead_DoesNotHoldBackTheAlertsCorrection()
+    {
+        using var dir = new TempDir("retained-backlog");
+        var state = dir.Combine("live", "alerts-state.json");
+        var now = TimeProvider.System.GetUtcNow();
+        var first = new RecordingChannel();
+        await using (var host = await AlertHost.StartAsync(state, SlowSnapshots(), s => s.AddSingleton<IAlertChannel>(first)))
+        {
+            host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150, TimeSpan.FromSeconds(-10))]);
+            await Poll.UntilAsync(() => first.Events.Count == 1, "the raise");
+        }
+
+        // Restarted against a broker that never got the raise (the crash came between saving and publishing it).
+        var mqtt = new GatedRetainedPublisher();
+        var recording = new RecordingChannel();
+        await using var again = await AlertHost.StartAsync(state, SlowSnapshots(), s =>
+        {
+            s.AddSingleton<IMqttPublisher>(mqtt);
+            s.AddSingleton<IAlertChannel>(recording);
+        });
+        await mqtt.Reading.Task.WaitAsync(Poll.DefaultTimeout);
+        // While the broker is read, a logger's backlog shows an earlier CO peak of the same alert: history, not retained.
+        again.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150, TimeSpan.FromSeconds(-60)), AlertHost.Now(Field.CoPpm, 5, TimeSpan.FromSeconds(-59))]);
+        await Poll.UntilAsync(() => recording.Events.Count(e => e.Backlog) == 2, "the backlog episode dispatched");
+        mqtt.Retained.SetResult([]);
+
+        const string topic = "alerts/kukes/t03/gas-0007/co-instant";
+        await Poll.UntilAsync(() => mqtt.Published.Any(p => p.Topic == topic && p.Retain && p.Payload.Length > 0), "the active alert retained again");
+    }
+
+    /// <summary>An MQTT publisher whose retained alerts are read only when the test says so.</summary>
+    private sealed class GatedRetainedPublisher : IMqttPublisher
+    {
+        public TaskCompletionSource Reading { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<IReadOnlyList<KeyValuePair<string, byte[]>>> Retained { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public System.Collections.Concurrent.ConcurrentQueue<(string Topic, byte[] Payload, bool Retain)> Published { get; } = new();
+
+        public Task PublishAsync(string topic, byte[] payload, bool retain, CancellationToken ct)
+        {
+            Published.Enqueue((topic, payload, retain));
+            return Task.CompletedTask;
+        }
+
+        public async Task<IReadOnlyList<KeyValuePair<string, byte[]>>?> RetainedAsync(string filter, CancellationToken ct)
+        {
+            Reading.TrySetResult();
+            return await Retained.Task.WaitAsync(ct);
+        }
+    }
+
     [Fact]
     public async Task Ack_ConfirmedWith200_SurvivesACrash_EvenWhenTheSnapshotCannotBeWritten()
     {
