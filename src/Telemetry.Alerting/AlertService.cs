@@ -598,7 +598,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     /// </summary>
     private async Task PersistAsync(List<AlertEvent> events)
     {
-        if (events.Count > 0 && !await AppendJournalAsync(events))
+        if ((events.Count > 0 || HasChangesWithoutEvent()) && !await AppendJournalAsync(events))
         {
             await SnapshotAsync();
             return;
@@ -609,6 +609,14 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         {
             _lastSaveMs = now;
             _background = Task.Run(async () => await SnapshotAsync());
+        }
+    }
+
+    private bool HasChangesWithoutEvent()
+    {
+        lock (_engineLock)
+        {
+            return _engine.ChangedWithoutEvent.Count > 0;
         }
     }
 
@@ -649,19 +657,25 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
         }
     }
 
-    // The rules the batch's events changed, each once, in their state after the batch (windows left to the snapshot, and
-    // episodes an earlier record holds left to it); each rule with the count of episodes the record holds up to.
+    // The rules the batch's events changed, and those the engine changed without an event, each once, in their state after
+    // the batch (windows left to the snapshot, and episodes an earlier record holds left to it); each rule with the count
+    // of episodes the record holds up to.
     private List<JournalChange> Changes(List<AlertEvent> events, List<(RuleState Rule, long Episodes)> journaled)
     {
         var changes = new List<JournalChange>();
         var seen = new HashSet<(string, string, string, string)>();
-        foreach (var e in events)
+        // What changed without an event goes with this record (or, should it fail, with the snapshot instead).
+        var changed = events.Select(e => (e.Site, e.Tunnel, e.Sensor, e.Rule))
+            .Concat(_engine.ChangedWithoutEvent.Select(c => (c.Sensor.Site, c.Sensor.Tunnel, c.Sensor.Sensor, c.Rule)))
+            .ToList();
+        _engine.ChangedWithoutEvent.Clear();
+        foreach (var (site, tunnel, sensor, ruleId) in changed)
         {
-            if (!seen.Add((e.Site, e.Tunnel, e.Sensor, e.Rule)) || _engine.SensorOf(e.Site, e.Tunnel, e.Sensor) is not { } s)
+            if (!seen.Add((site, tunnel, sensor, ruleId)) || _engine.SensorOf(site, tunnel, sensor) is not { } s)
             {
                 continue;
             }
-            var rule = s.Rules.GetValueOrDefault(e.Rule);
+            var rule = s.Rules.GetValueOrDefault(ruleId);
             if (rule is not null)
             {
                 journaled.Add((rule, rule.EpisodesAdded));
@@ -674,7 +688,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                 Sensor = s.Sensor,
                 NewestMs = s.NewestMs,
                 LastSeenMs = s.LastSeenMs,
-                Rule = e.Rule,
+                Rule = ruleId,
                 State = rule?.ForJournal(),
             });
         }

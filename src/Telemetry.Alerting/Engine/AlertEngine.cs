@@ -21,6 +21,13 @@ public sealed class AlertEngine : IAlertEngine
     private readonly List<Reading> _backlog = [];
     private readonly List<Reading> _live = [];
 
+    /// <summary>
+    /// Rules whose saved state changed without an event: a backlog array in alarm throughout carries an episode on to its
+    /// end. The service journals them with the batch and empties the list, so that a crash after the message is
+    /// acknowledged does not take the episode back to its earlier end (the next array would then raise it again).
+    /// </summary>
+    internal List<(SensorState Sensor, string Rule)> ChangedWithoutEvent { get; } = [];
+
     /// <param name="profiles">The rules (and strain baseline) of a sensor; called once per sensor per engine.</param>
     /// <param name="time">The clock: stale, <c>for</c>, windows and repeat run on it.</param>
     /// <param name="maxHold">How long a reading's value stands for the time after it, when no newer one comes.</param>
@@ -451,6 +458,7 @@ public sealed class AlertEngine : IAlertEngine
                 // In alarm at the same level throughout: the episode now ends with this array.
                 live!.Episodes.Remove(carried);
                 live.AddEpisode(new Episode { FromMs = carried.FromMs, ToMs = end, OpenEnded = true, EndLevel = scratch.Level });
+                ChangedWithoutEvent.Add((s, rule.Id));
                 continue;
             }
             if (found.Count == 0)

@@ -569,6 +569,35 @@ public sealed class AlertServiceTests
         await Poll.UntilAsync(() => mqtt.Published.Any(p => p.Topic == topic && p.Retain && p.Payload.Length > 0), "the active alert retained again");
     }
 
+    // A logger's backlog in three arrays, the whole middle one in alarm: it carries the first array's episode on without
+    // an event. Once EvaluatedAsync has let the ingestion acknowledge it, a crash must not forget that the episode now
+    // reaches its end, or the third array, past MaxHold of the first, raises the reported episode a second time.
+    [Fact]
+    public async Task Backlog_AnEpisodeCarriedOnWithoutAnEvent_IsSavedBeforeItsMessageIsConfirmed()
+    {
+        using var dir = new TempDir("backlog-carried");
+        var state = dir.Combine("live", "alerts-state.json");
+        var crashed = dir.Combine("crashed", "alerts-state.json");
+        var min = TimeSpan.FromMinutes(1);
+        var first = new RecordingChannel();
+        await using (var host = await AlertHost.StartAsync(state, SlowSnapshots(), s => s.AddSingleton<IAlertChannel>(first)))
+        {
+            host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 5)]);
+            host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 5, -60 * min), AlertHost.Now(Field.CoPpm, 150, -59 * min)]);
+            await Poll.UntilAsync(() => first.Events.Count == 1, "the backlog raise");
+            host.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150, -50 * min), AlertHost.Now(Field.CoPpm, 150, -40 * min)]);
+            await host.Pipeline.EvaluatedAsync().WaitAsync(Poll.DefaultTimeout);
+            CopyStateFiles(state, crashed); // SIGKILL now: the second array is acknowledged to the broker
+        }
+
+        var again = new RecordingChannel();
+        await using var restarted = await AlertHost.StartAsync(crashed, SlowSnapshots(), s => s.AddSingleton<IAlertChannel>(again));
+        restarted.Pipeline.Post(Gas, [AlertHost.Now(Field.CoPpm, 150, -30 * min), AlertHost.Now(Field.CoPpm, 5, -29 * min)]);
+        await restarted.Pipeline.EvaluatedAsync().WaitAsync(Poll.DefaultTimeout);
+        await Poll.UntilAsync(() => again.Events.Any(e => e.State == AlertState.Cleared), "the episode's clear");
+        Assert.Equal([AlertState.Cleared], again.Events.Select(e => e.State));
+    }
+
     /// <summary>An MQTT publisher whose retained alerts are read only when the test says so.</summary>
     private sealed class GatedRetainedPublisher : IMqttPublisher
     {
