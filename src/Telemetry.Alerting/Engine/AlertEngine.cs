@@ -444,10 +444,17 @@ public sealed class AlertEngine : IAlertEngine
             // staying in alarm raises nothing again.
             var carried = live?.Episodes.LastOrDefault(x => x.OpenEnded && x.ToMs is { } to && to < first && first - to <= _maxHoldMs);
             var scratch = new RuleState { Level = carried is null ? AlertLevel.Normal : carried.EndLevel ?? AlertLevel.Amber };
+            // An average's or a rate's scratch window starts empty, without the readings of the array before: until it
+            // spans the rule's window its metric is not the carried episode's (a first low reading is not a 15-minute
+            // average), so the episode's level is not judged on it before then.
+            var judgeFrom = carried is not null && rule.Type is RuleType.Average or RuleType.Rate && rule.Window is { } w
+                ? first + (long)w.TotalMilliseconds
+                : long.MinValue;
             var found = new List<AlertEvent>();
             foreach (var r in backlog)
             {
-                if (TryInput(rule, s, r, profile.Baseline, out _, out var v) && Feed(rule, scratch, r.TimestampMs, v) is { } m)
+                if (TryInput(rule, s, r, profile.Baseline, out _, out var v) && Feed(rule, scratch, r.TimestampMs, v) is { } m
+                    && r.TimestampMs >= judgeFrom)
                 {
                     Step(s, rule, field, profile.Baseline, scratch, m, r.TimestampMs, r.TimestampMs, now, backlog: true, found);
                 }

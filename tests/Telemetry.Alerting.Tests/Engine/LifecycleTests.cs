@@ -167,6 +167,22 @@ public sealed class LifecycleTests
         Assert.Equal(["co-instant:raised:amber:backlog", "co-instant:cleared:normal:backlog"], h.Of("co-instant"));
     }
 
+    // A 15-minute average in red at the end of the first array: the second array starts lower, but the average over the
+    // window still holds the first array's readings, so the episode cannot clear at once. The scratch window of the
+    // second array starts empty: its first readings alone are not the average.
+    [Fact]
+    public void Evaluate_BacklogSecondArrayOfAnAverage_DoesNotClearBeforeItsWindowSaysSo()
+    {
+        var h = new EngineHarness([Rule("co-stel")]);
+        h.At(120 * M, Field.CoPpm, 5);
+        h.Evaluate(Gas, [.. Enumerable.Range(0, 16).Select(i => Reading(i * M, Field.CoPpm, 150))]);
+        Assert.Equal(["co-stel:raised:red:backlog"], h.Of("co-stel"));
+        var second = h.Evaluate(Gas, [.. Enumerable.Range(16, 30).Select(i => Reading(i * M, Field.CoPpm, 50))]);
+        // Of 15 minutes, more than 8.25 at 50 ppm bring the average below 95 (the red level less its hysteresis).
+        var cleared = Assert.Single(second, e => e.State == AlertState.Cleared);
+        Assert.True(cleared.Ts >= Start + 24 * M, $"cleared at {(cleared.Ts - Start).TotalMinutes} min");
+    }
+
     // The first array's open episode is far older than the second array (more than MaxHold): not carried on.
     [Fact]
     public void Evaluate_BacklogSecondArrayLongAfterTheFirst_DoesNotCarryItsEpisode()
