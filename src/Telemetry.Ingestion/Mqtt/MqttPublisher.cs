@@ -100,6 +100,7 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
         var unique = Guid.NewGuid().ToString("N");
         var end = string.Join('/', filter.Split('/').Select(p => p is "+" or "#" ? unique : p));
         var found = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var received = 0;
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         client.ApplicationMessageReceivedAsync += e =>
         {
@@ -115,6 +116,7 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
                     found[m.Topic] = System.Buffers.BuffersExtensions.ToArray(m.Payload);
                 }
             }
+            Interlocked.Increment(ref received);
             return Task.CompletedTask;
         };
         var options = MqttConnection.Options(_o, _o.ClientId + "-retained").WithCleanStart(true).Build();
@@ -130,14 +132,22 @@ internal sealed class MqttPublisher(IOptions<MqttOptions> options, IngestMetrics
             return null;
         }
         await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(end).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce).Build(), timeout.Token);
-        try
+        // Given up only after 5 s in which nothing at all came: many retained alerts on a slow broker take longer.
+        for (var seen = 0; !ended.Task.IsCompleted;)
         {
-            await ended.Task.WaitAsync(TimeSpan.FromSeconds(5), time, timeout.Token);
-        }
-        catch (TimeoutException)
-        {
-            Log.RetainedNotReadable(logger, filter, _o.Username);
-            return null;
+            try
+            {
+                await ended.Task.WaitAsync(TimeSpan.FromSeconds(5), time, timeout.Token);
+            }
+            catch (TimeoutException) when (Volatile.Read(ref received) != seen)
+            {
+                seen = Volatile.Read(ref received);
+            }
+            catch (TimeoutException)
+            {
+                Log.RetainedNotReadable(logger, filter, _o.Username);
+                return null;
+            }
         }
         await client.DisconnectAsync(cancellationToken: timeout.Token);
         lock (found)
