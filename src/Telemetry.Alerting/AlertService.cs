@@ -82,7 +82,7 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
     private readonly IMqttPublisher? _publisher;
     private Task _reconcile = Task.CompletedTask;
     // While the broker's retained alerts are read: the alerts that had events MQTT retains (not repeats, not backlog)
-    // dispatched meanwhile (under _batchLock).
+    // dispatched meanwhile (under _batchLock; null again once the corrections are handed over).
     private HashSet<string>? _dispatchedSinceRead;
     private readonly CancellationTokenSource _channelsStop = new();
     private readonly StateJournal _journal;
@@ -181,18 +181,15 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
             {
                 return false;
             }
-            _posted++;
+            Interlocked.Increment(ref _posted);
             return true;
         }
     }
 
     public Task EvaluatedAsync()
     {
-        long upto;
-        lock (_postLock)
-        {
-            upto = _posted;
-        }
+        // Every post the caller made is in this count: TryWrite counts it before it returns.
+        var upto = Interlocked.Read(ref _posted);
         lock (_waitersLock)
         {
             if (_evaluated >= upto)
@@ -509,7 +506,6 @@ internal sealed class AlertService : BackgroundService, IAlertPipeline, IAlertSe
                     {
                         await mqtt.EnqueueAsync(e);
                     }
-                    _dispatchedSinceRead = null;
                 }
                 finally
                 {

@@ -335,8 +335,7 @@ public sealed class AlertEngine : IAlertEngine
                 continue;
             }
             var clearedMs = st.Episodes.Count > 0 && st.Episodes[^1].ToMs is { } to ? to : NowMs;
-            var previous = r.Level == Messages.Level(AlertLevel.Red) ? AlertLevel.Red : AlertLevel.Amber;
-            corrections.Add(Event(s, parts[3], r.Field, AlertState.Cleared, AlertLevel.Normal, previous, st.Value, st.Threshold, clearedMs,
+            corrections.Add(Event(s, parts[3], r.Field, AlertState.Cleared, AlertLevel.Normal, LevelOf(r), st.Value, st.Threshold, clearedMs,
                 st.Message ?? "", backlog: false));
         }
     }
@@ -529,9 +528,6 @@ public sealed class AlertEngine : IAlertEngine
 
     // An active event's level (amber or red) back from its text.
     private static AlertLevel LevelOf(AlertEvent e) => e.Level == Messages.Level(AlertLevel.Red) ? AlertLevel.Red : AlertLevel.Amber;
-
-    // At or past a level, or on the way there (a `for` pending): not clean air.
-    private static bool InAlarm(RuleState st) => st.Level != AlertLevel.Normal || st.AmberPendingMs is not null || st.RedPendingMs is not null;
 
     // A reading judged at the clock's time keeps its own time until the clock passes it, so that a redelivery of it is
     // still known as a duplicate (LastInputMs holds the clock's time, not its own). Off the usual path: only for a

@@ -93,6 +93,6 @@ internal sealed class AlertQueueValidator(IOptions<MqttOptions> mqtt) : IValidat
 {
     public ValidateOptionsResult Validate(string? name, AlertingOptions o) =>
         o.QueueCapacity < mqtt.Value.ReceiveMaximum
-            ? ValidateOptionsResult.Fail($"Telemetry:Alerts:QueueCapacity ({o.QueueCapacity}) must be at least {MqttOptions.Section}:ReceiveMaximum ({mqtt.Value.ReceiveMaximum}), the messages the broker may send unacknowledged")
+            ? ValidateOptionsResult.Fail($"{AlertingOptions.Section}:QueueCapacity ({o.QueueCapacity}) must be at least {MqttOptions.Section}:ReceiveMaximum ({mqtt.Value.ReceiveMaximum}), the messages the broker may send unacknowledged")
             : ValidateOptionsResult.Success;
 }

@@ -34,7 +34,7 @@ internal sealed partial class IngestProcessor(
     ILogger<IngestProcessor> logger) : BackgroundService
 {
     /// <summary>How long a group's acknowledgement waits for the alert engine before the log says so.</summary>
-    internal static readonly TimeSpan SlowEvaluation = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SlowEvaluation = TimeSpan.FromSeconds(5);
 
     private readonly PayloadDecoder _decoder = new(ingestion.Value.ToLimits());
     private readonly string _root = mqtt.Value.TopicRoot;
@@ -115,19 +115,20 @@ internal sealed partial class IngestProcessor(
     /// <summary>Waits for the alert engine; a fault means it stopped, and nothing more is acknowledged.</summary>
     private async Task WaitEvaluatedAsync(Task evaluated)
     {
-        if (!evaluated.IsCompleted)
+        if (evaluated.IsCompleted)
         {
-            Volatile.Write(ref _waitingSince, time.GetTimestamp());
-            try
-            {
-                await evaluated;
-            }
-            finally
-            {
-                Volatile.Write(ref _waitingSince, 0);
-            }
+            await evaluated;
+            return;
         }
-        await evaluated;
+        Volatile.Write(ref _waitingSince, time.GetTimestamp());
+        try
+        {
+            await evaluated;
+        }
+        finally
+        {
+            Volatile.Write(ref _waitingSince, 0);
+        }
     }
 
     /// <summary>

@@ -543,7 +543,6 @@ public sealed class AlertServiceTests
     {
         using var dir = new TempDir("retained-backlog");
         var state = dir.Combine("live", "alerts-state.json");
-        var now = TimeProvider.System.GetUtcNow();
         var first = new RecordingChannel();
         await using (var host = await AlertHost.StartAsync(state, SlowSnapshots(), s => s.AddSingleton<IAlertChannel>(first)))
         {
